@@ -1,0 +1,1 @@
+"""Units, configuration, presets, registries and errors shared by every layer."""
