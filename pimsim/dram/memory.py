@@ -1,0 +1,141 @@
+"""A DRAM device: its channel controllers, a request frontend, and the SimPy loop.
+
+:class:`MemorySystem` owns one :class:`~pimsim.dram.controller.ChannelController`
+per channel and schedules their wake-ups on a SimPy environment whose time is
+integer picoseconds. :meth:`MemorySystem.replay` feeds it a list of requests
+the way a trace-driven frontend does: in trace order, as many per frontend
+cycle as the queues accept (or at most ``width``), stalling on the first
+request whose queue is full until that queue frees a slot (head-of-line
+blocking across channels), and never before a request's own earliest cycle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import simpy
+
+from pimsim.core.errors import SimulationError
+from pimsim.core.sim import Clock, Wakeup
+from pimsim.dram.controller import ChannelController
+from pimsim.dram.stats import DramResult, summarise
+from pimsim.dram.timing import TimingTables
+
+INF = float("inf")
+
+
+@dataclasses.dataclass
+class RequestBatch:
+    """Requests already mapped to DRAM coordinates (parallel numpy arrays)."""
+
+    channel: np.ndarray
+    bank: np.ndarray        # flat bank index within the channel
+    row: np.ndarray
+    col: np.ndarray         # access index within the row
+    write: np.ndarray       # bool
+    at: np.ndarray | None = None   # earliest frontend cycle, or None for "as soon as possible"
+
+    def __len__(self) -> int:
+        return len(self.channel)
+
+
+class MemorySystem:
+    """All channels of one DRAM device, driven by SimPy."""
+
+    def __init__(self, spec, env: simpy.Environment | None = None, refresh: str | None = None):
+        self.spec = spec
+        self.env = env or simpy.Environment()
+        self.tables = TimingTables(spec)
+        self.clock = Clock(spec.tick_ps)
+        refresh_on = (refresh or spec.controller.refresh) == "all-bank"
+        channels = spec.organisation.channels
+        self.controllers = [ChannelController(self.tables, spec.controller, ch, self, refresh_on)
+                            for ch in range(channels)]
+        self._wake_at = [INF] * channels
+        self._gen = [0] * channels
+        self._blocked = None
+        self._finished = None
+
+    # -- controller wake-ups ---------------------------------------------
+    def _wake(self, ch: int, tick) -> None:
+        if tick >= self._wake_at[ch]:
+            return
+        self._wake_at[ch] = tick
+        self._gen[ch] += 1
+        ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
+        ev.ch, ev.tick, ev.gen = ch, tick, self._gen[ch]
+
+    def _on_wake(self, ev) -> None:
+        ch = ev.ch
+        if ev.gen != self._gen[ch]:
+            return
+        self._wake_at[ch] = INF
+        nxt = self.controllers[ch].tick(ev.tick)
+        if nxt < INF:
+            self._wake(ch, nxt)
+
+    # -- notices from controllers ---------------------------------------
+    def space_freed(self, ch: int, write: bool, tick: int) -> None:
+        if self._blocked == (ch, write):
+            self._blocked = None
+            self._frontend_at(tick + 1)
+
+    def request_done(self, ch: int, tick: int) -> None:
+        if self._pos >= self._n and self._finished is not None and not self._finished.triggered:
+            if all(c.idle() for c in self.controllers):
+                self._finished.succeed()
+
+    # -- frontend ---------------------------------------------------------
+    def _frontend_at(self, tick: int) -> None:
+        ev = Wakeup(self.env, max(0, self.clock.ps(tick) - self.env.now), self._frontend, urgent=True)
+        ev.tick = tick
+
+    def _frontend(self, ev) -> None:
+        t = ev.tick
+        i, n, width = self._pos, self._n, self._width
+        chan, bank, row, key, write, at = self._reqs
+        ctrls = self.controllers
+        accepted = 0
+        touched = set()
+        while i < n:
+            if at is not None and at[i] > t:
+                self._frontend_at(at[i])
+                break
+            ch = chan[i]
+            if not ctrls[ch].offer(write[i], bank[i], row[i], key[i], t):
+                self._blocked = (ch, write[i])
+                break
+            touched.add(ch)
+            i += 1
+            accepted += 1
+            if width and accepted >= width and i < n:
+                self._frontend_at(t + 1)
+                break
+        self._pos = i
+        for ch in touched:
+            self._wake(ch, t)
+        self.request_done(-1, t)
+
+    # -- running ------------------------------------------------------------
+    def replay(self, batch: RequestBatch, width: int | None = None) -> DramResult:
+        """Serve every request of ``batch``; return the statistics of the run."""
+        o = self.spec.organisation
+        per_bank = o.rows * o.accesses_per_row
+        key = (batch.bank.astype(np.int64) * o.rows + batch.row) * o.accesses_per_row + batch.col
+        key = key + batch.channel.astype(np.int64) * (per_bank * self.tables.nbanks)
+        at = None if batch.at is None else [int(a) for a in batch.at]
+        self._reqs = (batch.channel.tolist(), batch.bank.tolist(), batch.row.tolist(), key.tolist(),
+                      batch.write.tolist(), at)
+        self._pos, self._n, self._width = 0, len(batch), width
+        self._finished = self.env.event()
+        self._frontend_at(1)
+        if self._n:
+            self.env.run(until=self._finished)
+        self._check_complete()
+        return summarise(self.spec, self.tables, self.controllers, len(batch))
+
+    def _check_complete(self) -> None:
+        served = sum(c.stats.reads + c.stats.writes for c in self.controllers)
+        if served != self._n:
+            raise SimulationError(f"{self._n - served} of {self._n} requests were never served")
