@@ -45,7 +45,7 @@ def plan_request_mix(model: ModelConfig, scenario: Scenario) -> list[Segment]:
             segments.append(_admission_pass(model, running, admitted))
             running += [_Running(p, o - 1) for p, o in admitted]
         else:
-            segments.append(_decode_stretch(model, running, stop_early=bool(queue)))
+            segments.append(_decode_stretch(model, running))
         running = [r for r in running if r.remaining_tokens > 0]
     return segments
 
@@ -60,9 +60,9 @@ def _admission_pass(model: ModelConfig, running: list[_Running], admitted) -> Se
     return Segment(1, (Pass(model, "prefill", tuple(groups), len(running) + len(admitted)),))
 
 
-def _decode_stretch(model: ModelConfig, running: list[_Running], stop_early: bool) -> Segment:
-    """Decode passes until a request finishes (or, with a queue waiting, a single pass)."""
-    steps = 1 if stop_early else min(r.remaining_tokens for r in running)
+def _decode_stretch(model: ModelConfig, running: list[_Running]) -> Segment:
+    """Decode passes until the first running request finishes (nothing can be admitted before)."""
+    steps = min(r.remaining_tokens for r in running)
     groups = _decode_groups(running, steps)
     for r in running:
         r.context_tokens += steps

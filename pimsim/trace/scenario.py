@@ -112,8 +112,8 @@ class Scenario:
     prompt_tokens: int = param("prompt length per sequence", default=512, minimum=1)
     output_tokens: int = param("tokens generated per sequence (decode steps with phase 'decode')",
                                default=128, minimum=1)
-    context_tokens: int | None = param("tokens already cached at the first decode step (phase decode); "
-                                       "default prompt_tokens", default=None, minimum=0)
+    context_tokens: int | None = param("phase decode: keys attended at the first decode step (cached tokens "
+                                       "plus the new one); default prompt_tokens + 1", default=None, minimum=1)
     prefill_chunk_tokens: int | None = param("split the prompt into prefill passes of this many tokens",
                                              default=None, minimum=1)
     precision: str = param("bit widths, e.g. FP16, W8A8, W4A16, W4A16KV8", default="FP16")
@@ -139,8 +139,16 @@ class Scenario:
     def decode_start_tokens(self) -> int:
         """Tokens in the KV cache before the first decode step."""
         if self.phase == "decode" and self.context_tokens is not None:
-            return self.context_tokens
+            return self.context_tokens - 1
         return self.prompt_tokens
+
+    @property
+    def longest_sequence_tokens(self) -> int:
+        """Positions the longest sequence reaches (the last generated token is never fed back)."""
+        mix = max((c.prompt_tokens + c.output_tokens - 1 for c in self.requests), default=0)
+        if self.phase == "prefill":
+            return max(mix, self.prompt_tokens)
+        return max(mix, self.decode_start_tokens + self.output_tokens - (1 if self.phase == "both" else 0))
 
     def as_dict(self) -> dict:
         """The scenario as plain JSON values (for trace headers)."""
