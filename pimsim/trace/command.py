@@ -6,11 +6,10 @@ import dataclasses
 from pathlib import Path
 from typing import Mapping
 
-from pimsim.core.config import build
 from pimsim.trace.files import trace_format, write_trace
 from pimsim.trace.generate import generate
 from pimsim.trace.model import load_model
-from pimsim.trace.scenario import Scenario, load_scenario
+from pimsim.trace.scenario import Scenario, build_scenario, load_scenario
 from pimsim.trace.summary import GROUPINGS, summary_text
 
 SPECULATIVE_DEFAULTS = {"tokens": 4, "acceptance_rate": 0.8}
@@ -36,7 +35,7 @@ def scenario_from_options(base: str | None, options: Mapping) -> Scenario:
     if "seed" in given:
         data["routing"]["seed"] = given.pop("seed")
     data.update(given)
-    return build(Scenario, data, "options")
+    return build_scenario(data, "options")
 
 
 def run_trace(model: str, scenario: Scenario, output: str | None, summary: bool, by: str = "kind") -> str:

@@ -100,17 +100,16 @@ class ModelConfig:
 def _check_heads(cfg: ModelConfig) -> None:
     heads, kv = cfg.num_attention_heads, cfg.kv_heads
     if heads % kv:
-        raise ConfigError(f"{kv} KV heads do not divide {heads} attention heads",
-                          f"{cfg.name}: num_key_value_heads")
+        raise ConfigError(f"{kv} KV heads do not divide {heads} attention heads", "num_key_value_heads")
     if cfg.head_dim is None and cfg.hidden_size % heads:
         raise ConfigError(f"hidden_size {cfg.hidden_size} is not a multiple of {heads} heads; give head_dim",
-                          f"{cfg.name}: num_attention_heads")
+                          "num_attention_heads")
 
 
 def _check_experts(cfg: ModelConfig) -> None:
     if cfg.is_moe and not 1 <= cfg.num_experts_per_tok <= cfg.num_local_experts:
         raise ConfigError(f"must be between 1 and num_local_experts ({cfg.num_local_experts}), "
-                          f"got {cfg.num_experts_per_tok}", f"{cfg.name}: num_experts_per_tok")
+                          f"got {cfg.num_experts_per_tok}", "num_experts_per_tok")
 
 
 def attention_parameters(cfg: ModelConfig) -> int:
@@ -159,7 +158,7 @@ def load_model(name_or_path: str) -> ModelConfig:
         raise ConfigError(f"expected kind 'workload', got {data.get('kind')!r}", f"{where}: kind")
     data = {k: v for k, v in data.items() if k != "kind"}
     data.setdefault("name", found.stem)
-    return build(ModelConfig, data, where)
+    return _build_model(data, where)
 
 
 def model_from_hf_json(path: Path) -> ModelConfig:
@@ -173,7 +172,17 @@ def model_from_hf_json(path: Path) -> ModelConfig:
         raise ConfigError(f"not a JSON config: {exc}", f"{path}:{line}" if line else str(path)) from None
     if not isinstance(raw, dict):
         raise ConfigError("expected a JSON object at the top level", str(path))
-    return build(ModelConfig, hf_fields(raw, Path(path)), str(path))
+    return _build_model(hf_fields(raw, Path(path)), str(path))
+
+
+def _build_model(data: dict, where: str) -> ModelConfig:
+    """Build and check a ModelConfig; a failed cross-field check names the file and the field."""
+    try:
+        return build(ModelConfig, data, where)
+    except ConfigError as exc:
+        if exc.where and ":" not in exc.where and exc.where != where:
+            raise ConfigError(exc.message, f"{where}: {exc.where}") from None
+        raise
 
 
 def hf_fields(raw: Mapping, path: Path) -> dict:

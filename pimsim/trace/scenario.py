@@ -166,7 +166,17 @@ def load_scenario(name: str) -> Scenario:
         raise ConfigError(f"expected kind 'scenario', got {data.get('kind')!r}", f"{where}: kind")
     data = {k: v for k, v in data.items() if k != "kind"}
     data.setdefault("name", path.stem)
-    return build(Scenario, data, where)
+    return build_scenario(data, where)
+
+
+def build_scenario(data: dict, where: str) -> Scenario:
+    """Build and check a Scenario; a failed cross-field check names ``where`` and the field."""
+    try:
+        return build(Scenario, data, where)
+    except ConfigError as exc:
+        if exc.where and ":" not in exc.where:
+            raise ConfigError(exc.message, f"{where}: {exc.where}") from None
+        raise
 
 
 def scenario_names() -> list[str]:
