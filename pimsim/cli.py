@@ -66,3 +66,5 @@ def show_config(name, resolved, sets):
     from pimsim.catalog import show_config_text
 
     click.echo(show_config_text(name, resolved=resolved, sets=sets))
+from pimsim.trace.cli import trace_cmd  # noqa: E402
+main.add_command(trace_cmd)

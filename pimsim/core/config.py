@@ -98,6 +98,13 @@ def _convert(value, tp, meta: Mapping, where: str):
     return result
 
 
+def _needs_conversion(default, tp, meta) -> bool:
+    """Defaults written as YAML would be ("32B", {}) are converted like given values."""
+    if meta.get("unit") is not None and isinstance(default, str):
+        return True
+    return dataclasses.is_dataclass(tp) and isinstance(default, dict)
+
+
 def build(cls, data, where: str = ""):
     """Build dataclass ``cls`` from mapping ``data``; ``where`` prefixes error locations."""
     if data is None:
@@ -117,6 +124,10 @@ def build(cls, data, where: str = ""):
             kwargs[name] = _convert(data[name], hints[name], f.metadata, loc)
         elif f.default is MISSING and f.default_factory is MISSING:
             raise ConfigError(f"missing required key '{name}' ({f.metadata.get('doc', '')})", loc)
+        else:
+            default = f.default if f.default is not MISSING else f.default_factory()
+            if _needs_conversion(default, hints[name], f.metadata):
+                kwargs[name] = _convert(default, hints[name], f.metadata, loc)
     try:
         return cls(**kwargs)
     except PimsimError:

@@ -49,27 +49,55 @@ class Request:
 
 
 class RequestQueue:
-    """A read or write queue, kept per bank for fast FR-FCFS candidate search."""
+    """A read or write queue, kept per bank for fast FR-FCFS candidate search.
 
-    __slots__ = ("by_bank", "busy", "size", "capacity")
+    For every bank it knows how many queued requests hit the bank's open row
+    (``nhit``), so the scheduler visits only banks with a hit when looking for a
+    column command and only banks with a miss when looking for a row command.
+    """
 
-    def __init__(self, nbanks: int, capacity: int):
+    __slots__ = ("by_bank", "busy", "hit_banks", "nhit", "size", "capacity", "open_row")
+
+    def __init__(self, open_row: list, capacity: int):
+        nbanks = len(open_row)
+        self.open_row = open_row            # shared with the controller
         self.by_bank = [[] for _ in range(nbanks)]
-        self.busy: dict[int, None] = {}   # banks with queued requests (ordered set)
+        self.busy: dict[int, None] = {}     # banks with queued requests (ordered set)
+        self.hit_banks: dict[int, None] = {}
+        self.nhit = [0] * nbanks
         self.size = 0
         self.capacity = capacity
 
     def add(self, req: Request) -> None:
-        self.by_bank[req.bank].append(req)
-        self.busy[req.bank] = None
+        bank = req.bank
+        self.by_bank[bank].append(req)
+        self.busy[bank] = None
         self.size += 1
+        if self.open_row[bank] == req.row:
+            self.nhit[bank] += 1
+            self.hit_banks[bank] = None
 
     def remove(self, req: Request) -> None:
-        lst = self.by_bank[req.bank]
+        bank = req.bank
+        lst = self.by_bank[bank]
         lst.remove(req)
         if not lst:
-            del self.busy[req.bank]
+            del self.busy[bank]
         self.size -= 1
+        if self.open_row[bank] == req.row:
+            self.nhit[bank] -= 1
+            if not self.nhit[bank]:
+                del self.hit_banks[bank]
+
+    def row_changed(self, bank: int) -> None:
+        """Recount hits after the bank's open row changed (ACT) or closed."""
+        row = self.open_row[bank]
+        n = sum(1 for r in self.by_bank[bank] if r.row == row) if row >= 0 else 0
+        self.nhit[bank] = n
+        if n:
+            self.hit_banks[bank] = None
+        else:
+            self.hit_banks.pop(bank, None)
 
 
 class ChannelStats:
@@ -98,8 +126,8 @@ class ChannelController:
         nb = tables.nbanks
         self.open_row = [-1] * nb
         self.opened_at = [0] * nb
-        self.reads = RequestQueue(nb, ctrl_cfg.read_queue)
-        self.writes = RequestQueue(nb, ctrl_cfg.write_queue)
+        self.reads = RequestQueue(self.open_row, ctrl_cfg.read_queue)
+        self.writes = RequestQueue(self.open_row, ctrl_cfg.write_queue)
         self.active: list[Request] = []
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes
@@ -119,8 +147,12 @@ class ChannelController:
         self.stats = ChannelStats(nb)
 
     # -- arrivals -------------------------------------------------------
-    def offer(self, write: bool, bank: int, row: int, key: int, t: int) -> bool:
-        """A request arrives before tick ``t``; False if its queue is full."""
+    def offer(self, write: bool, bank: int, row: int, key: int, t: int):
+        """A request arrives before tick ``t``.
+
+        Returns None if its queue is full, True if it was absorbed at once
+        (forwarded from or coalesced with a queued write), else the queued Request.
+        """
         stats = self.stats
         if key in self.write_keys:
             if write:                                # coalesce with the queued write
@@ -135,12 +167,32 @@ class ChannelController:
             return True
         queue = self.writes if write else self.reads
         if queue.size >= queue.capacity:
-            return False
+            return None
         self.seq += 1
-        queue.add(Request(self.seq, write, bank, row, key, t - 1, bank // self.tables.banks_per_scope))
+        req = Request(self.seq, write, bank, row, key, t - 1, bank // self.tables.banks_per_scope)
+        queue.add(req)
         if write:
             self.write_keys[key] = 1
-        return True
+        return req
+
+    def arrival_wake(self, req: Request, t: int) -> float:
+        """Earliest tick >= ``t`` at which newly queued ``req`` could change a decision."""
+        if self.priority:
+            return INF                     # requests wait for the refresh; its wake-ups cover them
+        w, r = self.writes.size, self.reads.size
+        if (w > self.hi_mark or r == 0) if not self.write_mode else (w < self.lo_mark and r != 0):
+            return t                       # the write/read mode will switch: re-evaluate everything
+        if req.write != self.write_mode:
+            return INF
+        bank = req.bank
+        orow = self.open_row[bank]
+        if orow == req.row:
+            return self._edge(self.timing.earliest(WR if req.write else RD, bank), t - 1, True)
+        if orow < 0:
+            return self._edge(self.timing.earliest(ACT, bank), t - 1, True)
+        if self.active_in_bank[bank]:
+            return INF
+        return self._edge(self.timing.earliest(PRE, bank), t - 1, False)
 
     def idle(self) -> bool:
         return not (self.reads.size or self.writes.size or self.active or self.priority)
@@ -153,11 +205,9 @@ class ChannelController:
             self.stats.refresh_requested += self.tables.nscopes
             self.next_refresh += self.refi
         if self.dual:
-            issued = self._tick_dual(t)
+            self._tick_dual(t)
         else:
-            issued = self._tick_single(t)
-        if issued:
-            return t + 1
+            self._tick_single(t)
         return self._next_wake(t)
 
     def _tick_dual(self, t: int) -> bool:
@@ -213,41 +263,59 @@ class ChannelController:
                 best = req
         return best
 
+    def _scope_ready(self, cmd: int) -> list:
+        """Per refresh scope: earliest tick allowed by the channel- and scope-level rules."""
+        get = self.timing.ready.__getitem__
+        return [max(map(get, offs)) for offs in self.tables.upper[cmd]]
+
     def _pick_queue(self, t: int, column: bool, row: bool, rising: bool = True):
-        """Oldest queued request whose next command (of the allowed kind) is legal now."""
+        """Oldest queued request whose next command (of the allowed kind) is legal now.
+
+        A command's earliest tick is max(shared part, per-bank part); the shared
+        part (channel and pseudo-channel/rank rules) is computed once per scope.
+        """
         self._set_write_mode()
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return None
         col_cmd = WR if self.write_mode else RD
-        earliest = self.timing.earliest
-        open_row, by_bank, active_in_bank = self.open_row, queue.by_bank, self.active_in_bank
+        get = self.timing.ready.__getitem__
+        lower = self.tables.lower
+        col_up = self._scope_ready(col_cmd) if column else None
+        act_up = self._scope_ready(ACT) if row and rising else None
+        pre_up = self._scope_ready(PRE) if row else None
+        col_low, act_low, pre_low = lower[col_cmd], lower[ACT], lower[PRE]
+        open_row, by_bank, active_in_bank, nhit = self.open_row, queue.by_bank, self.active_in_bank, queue.nhit
         best = None
         best_seq = INF
-        for bank in queue.busy:
+        for bank in (queue.busy if row else queue.hit_banks):
             reqs = by_bank[bank]
-            if reqs[0].seq >= best_seq:
+            first = reqs[0]
+            if first.seq >= best_seq:
                 continue
+            sc = first.scope
             orow = open_row[bank]
             if orow < 0:
-                if row and rising and earliest(ACT, bank) <= t:
-                    best, best_seq = reqs[0], reqs[0].seq
+                if act_up is not None and act_up[sc] <= t and max(map(get, act_low[bank])) <= t:
+                    best, best_seq = first, first.seq
+                continue
+            hits = nhit[bank]
+            hit_ok = hits and column and col_up[sc] <= t and max(map(get, col_low[bank])) <= t
+            miss_ok = (row and hits < len(reqs) and not active_in_bank[bank] and pre_up[sc] <= t
+                       and max(map(get, pre_low[bank])) <= t
+                       and (rising or self._falling_pre_ok(PRE, sc, bank, t)))
+            if not (hit_ok or miss_ok):
                 continue
             for req in reqs:
                 if req.seq >= best_seq:
                     break
                 if req.row == orow:
-                    if column and earliest(col_cmd, bank) <= t:
+                    if hit_ok:
                         best, best_seq = req, req.seq
                         break
-                    if not row:
-                        break
-                elif row and not active_in_bank[bank]:
-                    if earliest(PRE, bank) <= t and (rising or self._falling_pre_ok(PRE, req.scope, bank, t)):
-                        best, best_seq = req, req.seq
-                        break
-                    if not column:
-                        break
+                elif miss_ok:
+                    best, best_seq = req, req.seq
+                    break
         return best
 
     def _falling_pre_ok(self, cmd: int, scope: int, bank: int, t: int) -> bool:
@@ -281,9 +349,11 @@ class ChannelController:
         if self.open_row[bank] < 0:
             self.timing.issue(ACT, bank, t)
             self.stats.commands[ACT] += 1
+            self._queue_of(req).remove(req)
             self.open_row[bank] = req.row
             self.opened_at[bank] = t
-            self._queue_of(req).remove(req)
+            self.reads.row_changed(bank)
+            self.writes.row_changed(bank)
             if req.write:
                 self.write_keys.pop(req.key, None)
             self.active.append(req)
@@ -305,6 +375,8 @@ class ChannelController:
     def _row_closed(self, bank: int, t: int) -> None:
         self.stats.bank_busy[bank] += t - self.opened_at[bank] + self.t_rp
         self.open_row[bank] = -1
+        self.reads.row_changed(bank)
+        self.writes.row_changed(bank)
 
     def _issue_column(self, req: Request, t: int) -> None:
         bank = req.bank
@@ -378,26 +450,53 @@ class ChannelController:
 
     # -- when to wake next ------------------------------------------------
     def _next_wake(self, t: int) -> float:
-        """The first tick after ``t`` at which some queued command could issue."""
+        """The first tick after ``t`` at which some queued command could issue.
+
+        Uses min_b max(U, L_b) = max(U, min_b L_b): per scope, the shared part
+        U once and the smallest per-bank part L over the candidate banks.
+        """
         soon = self.next_refresh
         earliest = self.timing.earliest
+        edge = self._edge
         for req in self.active:
-            soon = min(soon, self._edge(earliest(WR if req.write else RD, req.bank), t, True))
+            soon = min(soon, edge(earliest(WR if req.write else RD, req.bank), t, True))
         if self.priority:
-            soon = min(soon, self._refresh_wake(t))
-            return soon
+            return min(soon, self._refresh_wake(t))
         queue = self.writes if self.write_mode else self.reads
+        if not queue.size:
+            return soon
         col_cmd = WR if self.write_mode else RD
+        get = self.timing.ready.__getitem__
+        lower = self.tables.lower
+        col_low, act_low, pre_low = lower[col_cmd], lower[ACT], lower[PRE]
+        nsc = self.tables.nscopes
+        col_min, act_min, pre_min = [INF] * nsc, [INF] * nsc, [INF] * nsc
+        open_row, active_in_bank = self.open_row, self.active_in_bank
         for bank in queue.busy:
-            orow = self.open_row[bank]
-            if orow < 0:
-                soon = min(soon, self._edge(earliest(ACT, bank), t, True))
-                continue
             reqs = queue.by_bank[bank]
-            if any(r.row == orow for r in reqs):
-                soon = min(soon, self._edge(earliest(col_cmd, bank), t, True))
-            if not self.active_in_bank[bank] and any(r.row != orow for r in reqs):
-                soon = min(soon, self._edge(earliest(PRE, bank), t, False))
+            sc = reqs[0].scope
+            orow = open_row[bank]
+            if orow < 0:
+                v = max(map(get, act_low[bank]))
+                if v < act_min[sc]:
+                    act_min[sc] = v
+                continue
+            hits = queue.nhit[bank]
+            if hits:
+                v = max(map(get, col_low[bank]))
+                if v < col_min[sc]:
+                    col_min[sc] = v
+            if hits < len(reqs) and not active_in_bank[bank]:
+                v = max(map(get, pre_low[bank]))
+                if v < pre_min[sc]:
+                    pre_min[sc] = v
+        for cmd, mins, rising_only in ((col_cmd, col_min, True), (ACT, act_min, True), (PRE, pre_min, False)):
+            up = None
+            for sc in range(nsc):
+                if mins[sc] < INF:
+                    if up is None:
+                        up = self._scope_ready(cmd)
+                    soon = min(soon, edge(max(up[sc], mins[sc]), t, rising_only))
         return soon
 
     def _refresh_wake(self, t: int) -> float:

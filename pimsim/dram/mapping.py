@@ -132,3 +132,18 @@ def split_channels(addresses: np.ndarray, spec, interleave_bytes: int):
     channel = block % channels
     within = (block // channels) * interleave_bytes + addresses % interleave_bytes
     return channel, within >> (access.bit_length() - 1)
+
+
+def map_addresses(spec, addresses, write, mapping: str | None = None, at=None):
+    """Linear byte addresses -> a :class:`~pimsim.dram.memory.RequestBatch`."""
+    from pimsim.dram.memory import RequestBatch
+
+    addresses = np.asarray(addresses, dtype=np.int64)
+    if addresses.size and (addresses.min() < 0 or addresses.max() >= spec.capacity_bytes):
+        bad = addresses[(addresses < 0) | (addresses >= spec.capacity_bytes)][0]
+        raise ConfigError(f"address {int(bad):#x} is outside the device ({spec.capacity_bytes} bytes)")
+    mapper = get_mapping(mapping or spec.controller.mapping, spec)
+    channel, index = split_channels(addresses, spec, spec.controller.channel_interleave)
+    bank, row, col = mapper.decode(index)
+    write = np.broadcast_to(np.asarray(write, dtype=bool), addresses.shape).copy()
+    return RequestBatch(channel, bank, row, col, write, None if at is None else np.asarray(at, dtype=np.int64))

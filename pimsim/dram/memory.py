@@ -55,6 +55,7 @@ class MemorySystem:
         self._wake_at = [INF] * channels
         self._gen = [0] * channels
         self._blocked = None
+        self._resume = False
         self._finished = None
 
     # -- controller wake-ups ---------------------------------------------
@@ -74,12 +75,15 @@ class MemorySystem:
         nxt = self.controllers[ch].tick(ev.tick)
         if nxt < INF:
             self._wake(ch, nxt)
+        if self._resume:
+            self._resume = False
+            self._inject(ev.tick + 1, direct=True)
 
     # -- notices from controllers ---------------------------------------
     def space_freed(self, ch: int, write: bool, tick: int) -> None:
         if self._blocked == (ch, write):
             self._blocked = None
-            self._frontend_at(tick + 1)
+            self._resume = True            # served right after this controller's tick
 
     def request_done(self, ch: int, tick: int) -> None:
         if self._pos >= self._n and self._finished is not None and not self._finished.triggered:
@@ -92,29 +96,42 @@ class MemorySystem:
         ev.tick = tick
 
     def _frontend(self, ev) -> None:
-        t = ev.tick
+        self._inject(ev.tick, direct=False)
+
+    def _inject(self, t: int, direct: bool) -> None:
+        """Offer requests in trace order before tick ``t`` until one is refused.
+
+        ``direct``: called at the end of a controller's tick t-1 rather than from
+        the frontend's own event; a request for a channel that still has to run
+        tick t-1 must wait for the frontend event, so it never sees the request early.
+        """
         i, n, width = self._pos, self._n, self._width
         chan, bank, row, key, write, at = self._reqs
-        ctrls = self.controllers
+        ctrls, wake_at = self.controllers, self._wake_at
         accepted = 0
-        touched = set()
         while i < n:
             if at is not None and at[i] > t:
                 self._frontend_at(at[i])
                 break
             ch = chan[i]
-            if not ctrls[ch].offer(write[i], bank[i], row[i], key[i], t):
+            if direct and wake_at[ch] < t:
+                self._frontend_at(t)
+                break
+            ctrl = ctrls[ch]
+            req = ctrl.offer(write[i], bank[i], row[i], key[i], t)
+            if req is None:
                 self._blocked = (ch, write[i])
                 break
-            touched.add(ch)
+            if req is not True:
+                soon = ctrl.arrival_wake(req, t)
+                if soon < wake_at[ch]:
+                    self._wake(ch, soon)
             i += 1
             accepted += 1
             if width and accepted >= width and i < n:
                 self._frontend_at(t + 1)
                 break
         self._pos = i
-        for ch in touched:
-            self._wake(ch, t)
         self.request_done(-1, t)
 
     # -- running ------------------------------------------------------------

@@ -49,6 +49,12 @@ class TimingTables:
         self.check = [[tuple(n * NCMD + c for n in self.bank_path[b]) for b in range(self.nbanks)]
                       for c in range(NCMD)]
         self.scope_check = [[self._scope_check(s, c) for s in range(self.nscopes)] for c in range(NCMD)]
+        # the same checks split at the refresh scope: shared part (channel .. scope) and per-bank part
+        cut = self.scope_level + 1
+        self.upper = [[tuple(n * NCMD + c for n in self.bank_path[s * self.banks_per_scope][:cut])
+                       for s in range(self.nscopes)] for c in range(NCMD)]
+        self.lower = [[tuple(n * NCMD + c for n in self.bank_path[b][cut:]) for b in range(self.nbanks)]
+                      for c in range(NCMD)]
 
     # -- hierarchy ---------------------------------------------------------
     def node(self, level: int, flat: int) -> int:

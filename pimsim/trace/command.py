@@ -24,8 +24,9 @@ def scenario_from_options(base: str | None, options: Mapping) -> Scenario:
     scenario = load_scenario(base) if base else Scenario()
     data = dataclasses.asdict(scenario)
     given = {k: v for k, v in options.items() if v is not None}
-    if "context_tokens" in given and "output_tokens" not in given and not base:
-        given["output_tokens"] = 1  # "decode at context C" means one step unless told otherwise
+    if "context_tokens" in given and not base:  # "decode at context C": one step unless told otherwise
+        given.setdefault("phase", "decode")
+        given.setdefault("output_tokens", 1)
     spec = {"draft": "draft", "draft_tokens": "tokens", "acceptance_rate": "acceptance_rate"}
     if any(k in given for k in spec):
         data["speculative"] = {**SPECULATIVE_DEFAULTS, **(data.get("speculative") or {}),

@@ -18,7 +18,7 @@ import numpy as np
 from pimsim import __version__
 from pimsim.core.errors import TraceError
 from pimsim.trace.jsonl import FORMAT, read_header
-from pimsim.trace.schema import KINDS, NUMERIC_NAMES, PHASES, SCHEMA_VERSION
+from pimsim.trace.schema import KINDS, PHASES, SCHEMA_VERSION
 from pimsim.trace.table import COLUMN_DTYPES, OpTable
 from pimsim.trace.validate import check_table
 

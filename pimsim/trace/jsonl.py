@@ -17,8 +17,7 @@ import numpy as np
 
 from pimsim import __version__
 from pimsim.core.errors import TraceError
-from pimsim.trace.schema import (FIELD_ORDER, KIND_CODE, KINDS, NUMERIC_NAMES, PHASE_CODE, PHASES,
-                                 SCHEMA_VERSION)
+from pimsim.trace.schema import FIELD_ORDER, KIND_CODE, KINDS, NUMERIC_NAMES, PHASE_CODE, PHASES, SCHEMA_VERSION
 from pimsim.trace.table import COLUMN_DTYPES, OpTable
 from pimsim.trace.validate import check_table
 

@@ -27,8 +27,7 @@ import numpy as np
 
 from pimsim.trace.plan import Group, Pass
 from pimsim.trace.scenario import Precision
-from pimsim.trace.shard import (ACTIVATION_FLOPS, NORM_FLOPS, ROPE_FLOPS, ROUTER_FLOPS, SOFTMAX_FLOPS,
-                                Shard, nbytes)
+from pimsim.trace.shard import ACTIVATION_FLOPS, NORM_FLOPS, ROPE_FLOPS, ROUTER_FLOPS, SOFTMAX_FLOPS, Shard, nbytes
 
 ENTRY = -1  # a dependency on whatever precedes the list (previous layer's exits, previous pass)
 

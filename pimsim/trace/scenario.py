@@ -130,6 +130,9 @@ class Scenario:
             raise ConfigError("speculative decoding with a request mix is not supported", "speculative")
         if self.requests and self.phase != "both":
             raise ConfigError("a request mix runs prefill and decode: use phase 'both'", "phase")
+        if self.context_tokens is not None and self.phase != "decode":
+            raise ConfigError(f"applies to phase 'decode' only (phase is '{self.phase}'; the prompt sets the "
+                              "context)", "context_tokens")
 
     @property
     def bits(self) -> Precision:

@@ -15,8 +15,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from pimsim.trace.schema import (CODED_COLUMNS, KINDS, NUMERIC_DTYPES, NUMERIC_NAMES, PHASES,
-                                 OpRecord)
+from pimsim.trace.schema import CODED_COLUMNS, KINDS, NUMERIC_DTYPES, NUMERIC_NAMES, PHASES, OpRecord
 
 CODE_DTYPES = {"phase": np.int8, "kind": np.int8, "name": np.int16}
 COLUMN_DTYPES = {**NUMERIC_DTYPES, **CODE_DTYPES}
@@ -112,22 +111,22 @@ class OpTable:
 
 
 def concat(tables: list[OpTable], meta: Mapping | None = None) -> OpTable:
-    """Join tables end to end; names are merged, ids kept as they are."""
+    """Join tables end to end; each table's ids (and deps) are shifted past the ones before it."""
     names = tuple(dict.fromkeys(n for t in tables for n in t.names))
     code = {n: i for i, n in enumerate(names)}
+    shifts = np.cumsum([0] + [int(t["id"].max()) + 1 if len(t) else 0 for t in tables[:-1]])
     columns = {}
     for c in COLUMN_DTYPES:
         parts = []
-        for t in tables:
+        for t, shift in zip(tables, shifts):
             if c == "name":
-                remap = np.array([code[n] for n in t.names] or [0], dtype=np.int16)
-                parts.append(remap[t[c]])
+                parts.append(np.array([code[n] for n in t.names] or [0], dtype=np.int16)[t[c]])
             else:
-                parts.append(t[c])
+                parts.append(t[c] + shift if c == "id" else t[c])
         columns[c] = np.concatenate(parts) if parts else np.zeros(0, COLUMN_DTYPES[c])
-    counts = np.concatenate([np.diff(t.dep_ptr) for t in tables]) if tables else np.zeros(0, np.int64)
-    ptr = np.concatenate([[0], np.cumsum(counts)])
-    ids = np.concatenate([t.dep_ids for t in tables]) if tables else np.zeros(0, np.int64)
+    counts = [np.diff(t.dep_ptr) for t in tables]
+    ptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]) if tables else np.zeros(1, np.int64)
+    ids = np.concatenate([t.dep_ids + s for t, s in zip(tables, shifts)]) if tables else np.zeros(0, np.int64)
     return OpTable(columns, ptr, ids, names, meta if meta is not None else (tables[0].meta if tables else {}))
 
 
