@@ -33,7 +33,7 @@ def test_decode_step_to_a_jsonl_file(tmp_path):
 
 
 def test_summary_shows_decode_weight_products_near_one_flop_per_byte():
-    result = run("llama2-7b", "--phase", "decode", "--context", "512", "--summary")
+    result = run("llama2-7b", "--context", "512", "--summary")  # --context implies one decode step
     assert result.exit_code == 0, result.output
     gemv = next(line for line in result.output.splitlines() if line.startswith("gemv"))
     assert 0.9 < float(gemv.split()[-1]) < 1.01
@@ -68,6 +68,7 @@ def test_hdf5_output_and_scenario_preset(tmp_path):
     (["llama2-7b", "--scenario", "nope"], "unknown scenario 'nope'"),
     (["llama2-7b", "--by", "colour", "--summary"], "cannot summarise by 'colour'"),
     (["llama2-7b", "--prompt", "5000"], "exceed llama2-7b's max_position_embeddings"),
+    (["llama2-7b", "--phase", "both", "--context", "64"], "context_tokens: applies to phase 'decode' only"),
 ])
 def test_bad_input_is_one_line_and_exit_1(args, message):
     result = run(*args)

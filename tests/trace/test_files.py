@@ -3,7 +3,6 @@
 import json
 import re
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -170,3 +169,17 @@ def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_trace(generate("llama3.2-1b", Scenario(phase="decode", output_tokens=1)), tmp_path / "t.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_concatenated_traces_keep_every_operator_and_name(tmp_path):
+    from pimsim.trace.table import concat
+
+    dense = generate("llama3.2-1b", Scenario(phase="decode", output_tokens=1))
+    moe = generate("mixtral-8x7b", Scenario(phase="decode", output_tokens=1))
+    joined = concat([dense, moe])
+    assert len(joined) == len(dense) + len(moe)
+    assert list(joined)[len(dense) - 1] == dense.record(len(dense) - 1)
+    shifted = joined.record(len(dense) + 5)
+    assert shifted.id == len(dense) + 5 and shifted.deps == tuple(d + len(dense) for d in moe.record(5).deps)
+    assert shifted.name == moe.record(5).name and shifted.flops == moe.record(5).flops
+    assert read_trace(write_trace(joined, tmp_path / "j.h5")).equals(joined)

@@ -55,7 +55,8 @@ def test_decode_flops_are_about_2_x_parameters_x_batch(batch):
 
 def test_gqa_shrinks_only_the_kv_side():
     mha, gqa = decode_step("llama2-13b", context=512), decode_step("llama3-8b", context=512)
-    per_layer = lambda t: int(t.where(kind="kv_read", layer=0)["bytes_read"][0])
+    def per_layer(t):
+        return int(t.where(kind="kv_read", layer=0)["bytes_read"][0])
     assert per_layer(mha) == 512 * 2 * 40 * 128 * 2
     assert per_layer(gqa) == 512 * 2 * 8 * 128 * 2
     score = gqa.where(kind="attention_score", layer=0).record(0)

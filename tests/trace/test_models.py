@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from pimsim.core.config import load_yaml
 from pimsim.core.errors import ConfigError
 from pimsim.core.presets import index
-from pimsim.core.config import load_yaml
 from pimsim.trace import load_model
 
 ZOO = ["gpt3-175b", "opt-66b", "llama-65b", "llama2-7b", "llama2-13b", "llama2-70b", "llama3-8b", "llama3-70b",
