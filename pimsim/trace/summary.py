@@ -16,6 +16,7 @@ from pimsim.trace.schema import KINDS, PHASES
 from pimsim.trace.table import OpTable
 
 GROUPINGS = ("kind", "phase", "name")
+ATTENTION_KINDS = ("kv_read", "attention_score", "softmax", "attention_context")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,20 +64,29 @@ def summary_text(table: OpTable, by: str = "kind") -> str:
     steps = int(table["step"].max()) + 1 if len(table) else 0
     lines = [f"model {model}; scenario {_scenario_line(scenario)}; {len(table)} operators in {steps} passes",
              f"{by:<18} {'ops':>9} {'FLOPs':>14} {'read':>12} {'written':>12} {'weights':>12} {'FLOP/B':>9}"]
-    for row in summarise(table, by):
+    rows = summarise(table, by)
+    for row in rows:
         lines.append(f"{row.label:<18} {row.ops:>9} {_si(row.flops, 'FLOP'):>14} {_si(row.bytes_read, 'B'):>12} "
                      f"{_si(row.bytes_written, 'B'):>12} {_si(row.weight_bytes, 'B'):>12} "
                      f"{row.arithmetic_intensity:>9.2f}")
+    attention = [r for r in rows if r.label in ATTENTION_KINDS]
+    if by == "kind" and any(r.label == "kv_read" for r in attention):
+        flops = sum(r.flops for r in attention)
+        moved = sum(r.bytes_read + r.bytes_written for r in attention)
+        lines.append(f"(kv_read brings the KV cache to attention_score and attention_context; "
+                     f"attention with its KV reads: {flops / moved:.2f} FLOP/B)")
     return "\n".join(lines)
 
 
 def _scenario_line(s: dict) -> str:
     if not s:
         return "?"
-    parts = [f"phase {s.get('phase')}", f"batch {s.get('batch')}", f"prompt {s.get('prompt_tokens')}",
-             f"output {s.get('output_tokens')}", str(s.get("precision"))]
-    if s.get("phase") == "decode" and s.get("context_tokens") is not None:
-        parts.insert(2, f"context {s['context_tokens']}")
+    decode_at = s.get("context_tokens") if s.get("phase") == "decode" else None
+    length = f"context {decode_at}" if decode_at is not None else f"prompt {s.get('prompt_tokens')}"
+    parts = [f"phase {s.get('phase')}", f"batch {s.get('batch')}", length, f"output {s.get('output_tokens')}",
+             str(s.get("precision"))]
+    if s.get("requests"):
+        parts[1:4] = [f"request mix of {sum(r['count'] for r in s['requests'])}, at most {s.get('batch')} at once"]
     if s.get("tensor_parallel", 1) > 1:
         parts.append(f"TP {s['tensor_parallel']}")
     if s.get("speculative"):
