@@ -4,7 +4,8 @@ Requests wait in a queue (the mix, in a seeded random order). Before each
 pass, waiting requests are admitted while fewer than ``scenario.batch`` are
 running; a request admitted now has its whole prompt prefilled in this pass,
 alongside one decode token for every request already running (as in Orca and
-vLLM). A request leaves after its last token. Stretches of passes in which no
+vLLM); such a pass is labelled ``prefill``, the attention operators of its
+decode groups ``decode``. A request leaves after its last token. Stretches of passes in which no
 request arrives or leaves differ only in context length, so each becomes one
 :class:`~pimsim.trace.plan.Segment`.
 """

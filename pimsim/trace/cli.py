@@ -30,7 +30,6 @@ def trace_cmd(model, scenario_name, out_path, summary, by, **options):
 
     Example: pimsim trace llama2-70b --phase decode --batch 32 --context 4096 -o decode.jsonl
     """
-    from pimsim.trace.command import run_trace, scenario_from_options
+    from pimsim.trace.command import trace_command
 
-    scenario = scenario_from_options(scenario_name, options)
-    click.echo(run_trace(model, scenario, out_path, summary, by))
+    click.echo(trace_command(model, scenario_name, options, out_path, summary, by))

@@ -39,6 +39,12 @@ def scenario_from_options(base: str | None, options: Mapping) -> Scenario:
     return build_scenario(data, "options")
 
 
+def trace_command(model: str, scenario_name: str | None, options: Mapping, output: str | None, summary: bool,
+                  by: str = "kind") -> str:
+    """``pimsim trace``: the scenario from its options, then :func:`run_trace`."""
+    return run_trace(model, scenario_from_options(scenario_name, options), output, summary, by)
+
+
 def run_trace(model: str, scenario: Scenario, output: str | None, summary: bool, by: str = "kind") -> str:
     """Generate the trace; write it to ``output`` if given; return the text to print."""
     if output:

@@ -27,9 +27,13 @@ from pimsim.trace.shard import ACTIVATION_FLOPS, SOFTMAX_FLOPS
 
 HF_MODEL_TYPES = ("llama", "mistral", "mixtral", "qwen2")
 _PRODUCTS = {"mm", "addmm", "bmm", "baddbmm"}
-_FREE = {"empty", "empty_like", "new_empty", "empty_strided", "_to_copy", "copy_", "clone", "cat", "arange",
-         "lift_fresh", "detach", "_local_scalar_dense", "one_hot", "zeros_like", "zeros", "full", "ones_like",
-         "new_zeros", "index_add_", "index", "topk"}
+# Data movement (no arithmetic) and allocation (no traffic either) among the ATen calls of a layer.
+_MOVES = {"_to_copy", "copy_", "clone", "cat", "index", "index_add_", "zeros_like", "zeros", "new_zeros", "full",
+          "ones_like", "one_hot", "topk"}
+_ALLOCATES = {"empty", "empty_like", "new_empty", "empty_strided", "arange", "lift_fresh", "detach",
+              "_local_scalar_dense"}
+_VIEWS = {"view", "t", "transpose", "expand", "select", "slice", "unsqueeze", "squeeze", "split", "_unsafe_view",
+          "permute", "alias", "unbind", "split_with_sizes", "narrow", "as_strided"}
 _ELEMENT_FLOPS = {"silu": ACTIVATION_FLOPS["silu"], "gelu": ACTIVATION_FLOPS["gelu"],
                   "_softmax": SOFTMAX_FLOPS, "relu": 1}
 
@@ -198,8 +202,7 @@ class _Recorder:
         name = func.overloadpacket.__name__
         inputs = [t for t in _tensors(torch, (args, kwargs))]
         outputs = [t for t in _tensors(torch, out)]
-        if getattr(func, "is_view", False) or name in ("view", "t", "transpose", "expand", "select", "slice",
-                                                        "unsqueeze", "split", "_unsafe_view", "permute"):
+        if getattr(func, "is_view", False) or name in _VIEWS:
             if any(id(t) in self.weights for t in inputs):
                 self.weights.update(id(t) for t in outputs)
             copies = max((self.repeats.get(id(t), 0) for t in inputs), default=0)
@@ -210,7 +213,7 @@ class _Recorder:
         read = sum(_nbytes(t) for t in inputs)
         weights = sum(_nbytes(t) for t in inputs if id(t) in self.weights)
         written = sum(_nbytes(t) for t in outputs)
-        if name in _FREE and name not in ("cat", "copy_", "_to_copy", "clone", "index_add_", "zeros_like"):
+        if name in _ALLOCATES:
             read = written = 0
         serving_read, serving_written = self._serving_bytes(inputs, read, written)
         self.ops.append(ExtractedOp(self.stack[-1], name, _flops(name, inputs, outputs), read, written, weights,
@@ -249,7 +252,7 @@ def _flops(name: str, inputs, outputs) -> int:
         a, b = inputs[-2], inputs[-1]
         product = 2 * a.numel() * b.shape[-1]
         return product + (outputs[0].numel() if name in ("addmm", "baddbmm") else 0)
-    if name in _FREE or not outputs:
+    if name in _MOVES or name in _ALLOCATES or not outputs:
         return 0
     largest = max(t.numel() for t in list(inputs) + list(outputs))
     return _ELEMENT_FLOPS.get(name, 1) * largest

@@ -8,6 +8,9 @@ generator seeded by the scenario, so the same inputs give the same trace.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import numpy as np
 
 from pimsim import __version__
@@ -65,9 +68,6 @@ def _check_fits(model: ModelConfig, scenario: Scenario, draft: ModelConfig | Non
 
 def trace_meta(model: ModelConfig, scenario: Scenario, draft: ModelConfig | None) -> dict:
     """The header of a generated trace: the model, the scenario, the draft model and the generator."""
-    import dataclasses
-    import json
-
     meta = {"model": json.loads(json.dumps(dataclasses.asdict(model))), "scenario": scenario.as_dict(),
             "generator": f"pimsim {__version__} analytic"}
     if draft is not None:

@@ -56,7 +56,7 @@ def read_hdf5(path: Path) -> OpTable:
 
 def _read_file(f, where: str) -> OpTable:
     header = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items() if k != "meta"}
-    meta = read_header(header, where.rsplit(":", 1)[0])
+    meta = read_header(header, where)
     meta.update(_json_attr(f.attrs, "meta", where))
     ops = f.get("ops")
     if ops is None:

@@ -52,7 +52,7 @@ def read_jsonl(path: Path) -> OpTable:
         raise TraceError(f"cannot read trace: {exc}", str(path)) from None
     if not lines:
         raise TraceError("empty file (expected a header line)", str(path))
-    meta = read_header(_parse(lines[0], path, 1), path)
+    meta = read_header(_parse(lines[0], path, 1), f"{path}:1")
     rows: dict[str, list] = {c: [] for c in COLUMN_DTYPES}
     names: dict[str, int] = {}
     counts, deps = [], []
@@ -71,15 +71,14 @@ def read_jsonl(path: Path) -> OpTable:
     return table
 
 
-def read_header(header: dict, path) -> dict:
+def read_header(header: dict, where: str) -> dict:
     """Check the format and schema version of a header; return the trace's header fields."""
     if header.get("format") != FORMAT:
-        raise TraceError(f"not a pimsim trace (first line has format {header.get('format')!r}, "
-                         f"expected '{FORMAT}')", f"{path}:1")
+        raise TraceError(f"not a pimsim trace (format {header.get('format')!r}, expected '{FORMAT}')", where)
     version = header.get("schema_version")
     if version != SCHEMA_VERSION:
         raise TraceError(f"trace schema version {version!r} written by pimsim {header.get('pimsim_version')}; "
-                         f"this pimsim reads version {SCHEMA_VERSION}: regenerate the trace", f"{path}:1")
+                         f"this pimsim reads version {SCHEMA_VERSION}: regenerate the trace", where)
     return {k: v for k, v in header.items() if k not in RESERVED}
 
 
