@@ -279,12 +279,12 @@ class ChannelController:
         if not queue.size:
             return None
         col_cmd = WR if self.write_mode else RD
-        get = self.timing.ready.__getitem__
-        lower = self.tables.lower
+        ready = self.timing.ready
+        low = self.tables.low
         col_up = self._scope_ready(col_cmd) if column else None
         act_up = self._scope_ready(ACT) if row and rising else None
         pre_up = self._scope_ready(PRE) if row else None
-        col_low, act_low, pre_low = lower[col_cmd], lower[ACT], lower[PRE]
+        col_low, act_low, pre_low = low[col_cmd], low[ACT], low[PRE]
         open_row, by_bank, active_in_bank, nhit = self.open_row, queue.by_bank, self.active_in_bank, queue.nhit
         best = None
         best_seq = INF
@@ -296,13 +296,13 @@ class ChannelController:
             sc = first.scope
             orow = open_row[bank]
             if orow < 0:
-                if act_up is not None and act_up[sc] <= t and max(map(get, act_low[bank])) <= t:
+                if act_up is not None and act_up[sc] <= t and ready[act_low[bank]] <= t:
                     best, best_seq = first, first.seq
                 continue
             hits = nhit[bank]
-            hit_ok = hits and column and col_up[sc] <= t and max(map(get, col_low[bank])) <= t
+            hit_ok = hits and column and col_up[sc] <= t and ready[col_low[bank]] <= t
             miss_ok = (row and hits < len(reqs) and not active_in_bank[bank] and pre_up[sc] <= t
-                       and max(map(get, pre_low[bank])) <= t
+                       and ready[pre_low[bank]] <= t
                        and (rising or self._falling_pre_ok(PRE, sc, bank, t)))
             if not (hit_ok or miss_ok):
                 continue
@@ -466,9 +466,9 @@ class ChannelController:
         if not queue.size:
             return soon
         col_cmd = WR if self.write_mode else RD
-        get = self.timing.ready.__getitem__
-        lower = self.tables.lower
-        col_low, act_low, pre_low = lower[col_cmd], lower[ACT], lower[PRE]
+        ready = self.timing.ready
+        low = self.tables.low
+        col_low, act_low, pre_low = low[col_cmd], low[ACT], low[PRE]
         nsc = self.tables.nscopes
         col_min, act_min, pre_min = [INF] * nsc, [INF] * nsc, [INF] * nsc
         open_row, active_in_bank = self.open_row, self.active_in_bank
@@ -477,17 +477,17 @@ class ChannelController:
             sc = reqs[0].scope
             orow = open_row[bank]
             if orow < 0:
-                v = max(map(get, act_low[bank]))
+                v = ready[act_low[bank]]
                 if v < act_min[sc]:
                     act_min[sc] = v
                 continue
             hits = queue.nhit[bank]
             if hits:
-                v = max(map(get, col_low[bank]))
+                v = ready[col_low[bank]]
                 if v < col_min[sc]:
                     col_min[sc] = v
             if hits < len(reqs) and not active_in_bank[bank]:
-                v = max(map(get, pre_low[bank]))
+                v = ready[pre_low[bank]]
                 if v < pre_min[sc]:
                     pre_min[sc] = v
         for cmd, mins, rising_only in ((col_cmd, col_min, True), (ACT, act_min, True), (PRE, pre_min, False)):

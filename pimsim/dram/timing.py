@@ -22,7 +22,14 @@ SCOPE_COMMANDS = (CMD["PREA"], CMD["REF"])
 
 
 class TimingTables:
-    """Constraint tables of one DRAM spec, compiled for fast issue/check."""
+    """Constraint tables of one DRAM spec, compiled for fast issue/check.
+
+    The ready list of a channel has one entry per (node, command) for nodes at
+    or above the refresh scope (channel, pseudo-channel/rank), then one entry
+    per (bank, command). A constraint on a level below the scope (stack ID,
+    bank group, bank) is pushed down to the entries of every bank under that
+    node when a command issues, so checking a command costs a few lookups.
+    """
 
     def __init__(self, spec):
         fam = spec.family
@@ -39,22 +46,25 @@ class TimingTables:
         self.scope_level = self.levels.index(fam.refresh_scope)
         self.nscopes = self.counts[self.scope_level]
         self.banks_per_scope = self.nbanks // self.nscopes
+        self.n_upper = self.base[self.scope_level] + self.counts[self.scope_level]
+        self.bank_base = self.n_upper * NCMD
+        self.size = self.bank_base + self.nbanks * NCMD
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
         self._updates: dict = {}
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
-        # check offsets per command per bank: positions in the flat ready list
-        self.check = [[tuple(n * NCMD + c for n in self.bank_path[b]) for b in range(self.nbanks)]
-                      for c in range(NCMD)]
-        self.scope_check = [[self._scope_check(s, c) for s in range(self.nscopes)] for c in range(NCMD)]
-        # the same checks split at the refresh scope: shared part (channel .. scope) and per-bank part
         cut = self.scope_level + 1
+        #: upper[c][s]: ready-list offsets of the shared (channel .. scope) part for scope s
         self.upper = [[tuple(n * NCMD + c for n in self.bank_path[s * self.banks_per_scope][:cut])
                        for s in range(self.nscopes)] for c in range(NCMD)]
-        self.lower = [[tuple(n * NCMD + c for n in self.bank_path[b][cut:]) for b in range(self.nbanks)]
+        #: low[c][b]: offset of bank b's own entry for command c
+        self.low = [[self.bank_base + b * NCMD + c for b in range(self.nbanks)] for c in range(NCMD)]
+        self.check = [[self.upper[c][b // self.banks_per_scope] + (self.low[c][b],) for b in range(self.nbanks)]
                       for c in range(NCMD)]
+        self.scope_check = [[self.upper[c][s] + tuple(self.low[c][b] for b in self._scope_banks(s))
+                             for s in range(self.nscopes)] for c in range(NCMD)]
 
     # -- hierarchy ---------------------------------------------------------
     def node(self, level: int, flat: int) -> int:
@@ -65,19 +75,20 @@ class TimingTables:
         depth = len(self.counts) - 1
         return [self.node(j, bank // (self.counts[depth] // self.counts[j])) for j in range(depth + 1)]
 
-    def _descendants(self, level: int, flat: int) -> list[int]:
-        nodes = []
-        for j in range(level + 1, len(self.counts)):
-            per = self.counts[j] // self.counts[level]
-            nodes.extend(self.node(j, flat * per + k) for k in range(per))
-        return nodes
+    def _scope_banks(self, scope: int) -> range:
+        return range(scope * self.banks_per_scope, (scope + 1) * self.banks_per_scope)
 
-    def _scope_check(self, scope: int, cmd: int) -> tuple[int, ...]:
-        depth = len(self.counts) - 1
-        first_bank = scope * self.banks_per_scope
-        upper = self._path(first_bank)[: self.scope_level + 1]
-        del depth
-        return tuple(n * NCMD + cmd for n in upper + self._descendants(self.scope_level, scope))
+    def _level_nodes(self, level: int, ancestor_level: int, ancestor_flat: int) -> list[int]:
+        per = self.counts[level] // self.counts[ancestor_level]
+        return [self.node(level, ancestor_flat * per + k) for k in range(per)]
+
+    def _entries(self, level: int, node: int, cmd: int) -> list[int]:
+        """Ready-list offsets that represent ``cmd`` at ``node``: itself, or its banks."""
+        if level <= self.scope_level:
+            return [node * NCMD + cmd]
+        flat = node - self.base[level]
+        per = self.nbanks // self.counts[level]
+        return [self.bank_base + b * NCMD + cmd for b in range(flat * per, (flat + 1) * per)]
 
     # -- rules -------------------------------------------------------------
     def _compile_rules(self, spec):
@@ -102,8 +113,8 @@ class TimingTables:
     def updates(self, cmd: int, target: int, scope: bool = False):
         """(plain, windowed) updates for issuing ``cmd`` to bank (or scope node) ``target``.
 
-        plain: list of (flat offset, latency); windowed: list of
-        (history key, window, [(flat offset, latency)]).
+        plain: tuple of (offset, latency); windowed: tuple of
+        (history key, window, ((offset, latency), ...)).
         """
         key = (cmd, target, scope)
         found = self._updates.get(key)
@@ -119,15 +130,15 @@ class TimingTables:
         else:
             path, below = self._path(target), []
         plain, windowed = [], {}
-        targets = [(j, n) for j, n in enumerate(path)] + below
-        for j, n in targets:
+        for j, n in list(enumerate(path)) + below:
             for f, lat, window, sibling in self.rules[j][cmd]:
                 if sibling:
                     continue
+                offs = [(e, lat) for e in self._entries(j, n, f)]
                 if window == 1:
-                    plain.append((n * NCMD + f, lat))
+                    plain.extend(offs)
                 else:
-                    windowed.setdefault((n * NCMD + cmd, window), []).append((n * NCMD + f, lat))
+                    windowed.setdefault((n * NCMD + cmd, window), []).extend(offs)
         for j in range(1, len(path)):
             sib_rules = [(f, lat) for f, lat, _, sibling in self.rules[j][cmd] if sibling]
             if not sib_rules:
@@ -135,12 +146,8 @@ class TimingTables:
             parent_flat = path[j - 1] - self.base[j - 1]
             for s in self._level_nodes(j, j - 1, parent_flat):
                 if s != path[j]:
-                    plain.extend((s * NCMD + f, lat) for f, lat in sib_rules)
+                    plain.extend((e, lat) for f, lat in sib_rules for e in self._entries(j, s, f))
         return _merge(plain), tuple((key, window, tuple(fol)) for (key, window), fol in windowed.items())
-
-    def _level_nodes(self, level: int, ancestor_level: int, ancestor_flat: int) -> list[int]:
-        per = self.counts[level] // self.counts[ancestor_level]
-        return [self.node(level, ancestor_flat * per + k) for k in range(per)]
 
 
 def _merge(plain):
@@ -153,13 +160,13 @@ def _merge(plain):
 
 
 class ChannelTiming:
-    """The ready times of one channel: ``ready[node * NCMD + cmd]`` in ticks."""
+    """The ready times of one channel (see :class:`TimingTables` for the layout), in ticks."""
 
     __slots__ = ("tables", "ready", "history")
 
     def __init__(self, tables: TimingTables):
         self.tables = tables
-        self.ready = [-math.inf] * (tables.nnodes * NCMD)
+        self.ready = [-math.inf] * tables.size
         self.history: dict[int, list[int]] = {}
 
     def earliest(self, cmd: int, bank: int) -> int:
