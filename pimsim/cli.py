@@ -66,5 +66,27 @@ def show_config(name, resolved, sets):
     from pimsim.catalog import show_config_text
 
     click.echo(show_config_text(name, resolved=resolved, sets=sets))
+@main.command("replay")
+@click.argument("trace", required=False, type=click.Path(dir_okay=False))
+@click.option("--device", "-d", default="hbm3-6400", show_default=True, help="DRAM preset name or YAML file.")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "loadstore", "readwrite", "vector", "pimsim"]),
+              help="Trace format (Ramulator LoadStoreTrace/ReadWriteTrace, address vectors, or pimsim's).")
+@click.option("--mapping", help="Address mapping (RoBaRaCoCh, RoCoBaRaCh, ChRaBaRoCo, MOP4CLXOR).")
+@click.option("--refresh", type=click.Choice(["all-bank", "none"]), help="Refresh mode (default: the preset's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a preset field.")
+@click.option("--width", type=int, help="Requests the frontend offers per cycle (default: until one is refused).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the result to FILE.csv or FILE.json.")
+def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, output):
+    """Replay a memory trace on a DRAM device at command level (default: a built-in sample on HBM3)."""
+    from pimsim.dram.replay import replay, summary_text, write_result
+
+    result = replay(trace, device, fmt, mapping, refresh, sets, width)
+    if output:
+        write_result(result, output)
+    click.echo(json.dumps(result, indent=2) if as_json else summary_text(result))
+
+
 from pimsim.trace.cli import trace_cmd  # noqa: E402
 main.add_command(trace_cmd)
