@@ -82,6 +82,8 @@ class ChannelController:
         self.pair = (-1, -1, -1, -1)              # HBM3: (cmd, scope, bank, falling tick) of last rising row cmd
         self.seq = 0
         self.stats = ChannelStats(nb)
+        self.log: list | None = None              # (tick, command, bank or -1 - scope) when recording
+        self.done_log: list | None = None         # (key, completion tick) when recording
 
     # -- arrivals -------------------------------------------------------
     def offer(self, write: bool, bank: int, row: int, key: int, t: int):
@@ -92,15 +94,17 @@ class ChannelController:
         """
         stats = self.stats
         if key in self.write_keys:
+            done = t - 1 if write else t
             if write:                                # coalesce with the queued write
                 stats.coalesced += 1
                 stats.writes += 1
-                stats.last_done = max(stats.last_done, t - 1)
             else:                                    # forward the queued write's data
                 stats.forwarded += 1
                 stats.reads += 1
                 stats.read_latency.append(1)
-                stats.last_done = max(stats.last_done, t)
+            stats.last_done = max(stats.last_done, done)
+            if self.done_log is not None:
+                self.done_log.append((key, done))
             return True
         queue = self.writes if write else self.reads
         if queue.size >= queue.capacity:
@@ -237,6 +241,12 @@ class ChannelController:
         return cmd == PRE and bank != pbank
 
     # -- issuing ------------------------------------------------------------
+    def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
+        self.timing.issue(cmd, target, t, scope)
+        self.stats.commands[cmd] += 1
+        if self.log is not None:
+            self.log.append((t, cmd, -1 - target if scope else target))
+
     def _count(self, req: Request) -> None:
         if req.counted:
             return
@@ -265,8 +275,7 @@ class ChannelController:
         self._count(req)
         stats = self.stats
         if self.open_row[bank] < 0:
-            self.timing.issue(ACT, bank, t)
-            stats.commands[ACT] += 1
+            self._issue(ACT, bank, t)
             (self.writes if req.write else self.reads).remove(req)
             if req.write:
                 self.write_keys.pop(req.key, None)
@@ -278,8 +287,7 @@ class ChannelController:
             self.system.space_freed(self.index, req.write, t)
             cmd = ACT
         else:
-            self.timing.issue(PRE, bank, t)
-            stats.commands[PRE] += 1
+            self._issue(PRE, bank, t)
             self._row_closed(bank, t)
             cmd = PRE
         if self.hbm3 and rising:
@@ -298,9 +306,8 @@ class ChannelController:
         cmd = WR if write else RD
         if self.closed_policy and not self._row_wanted(bank, req):
             cmd = WRA if write else RDA
-        self.timing.issue(cmd, bank, t)
+        self._issue(cmd, bank, t)
         stats = self.stats
-        stats.commands[cmd] += 1
         if self.active_in_bank[bank] and req in self.active:
             self._set_active(req, -1)
         else:
@@ -317,6 +324,8 @@ class ChannelController:
             stats.read_latency.append(done - req.arrive)
         if done > stats.last_done:
             stats.last_done = done
+        if self.done_log is not None:
+            self.done_log.append((req.key, done))
         if cmd == RDA or cmd == WRA:
             self._row_closed(bank, t)
         self.system.request_done(self.index, t)
@@ -337,8 +346,7 @@ class ChannelController:
                 return
             if not rising and not self._falling_pre_ok(PREA, scope, -1, t):
                 return
-            self.timing.issue(PREA, scope, t, scope=True)
-            self.stats.commands[PREA] += 1
+            self._issue(PREA, scope, t, scope=True)
             for b in banks:
                 if self.open_row[b] >= 0:
                     self._row_closed(b, t)
@@ -346,8 +354,7 @@ class ChannelController:
         else:
             if not rising or self.timing.earliest_scope(REF, scope) > t:
                 return
-            self.timing.issue(REF, scope, t, scope=True)
-            self.stats.commands[REF] += 1
+            self._issue(REF, scope, t, scope=True)
             self.priority.pop(0)
             cmd = REF
         if self.hbm3 and rising:

@@ -43,7 +43,8 @@ class RequestBatch:
 class MemorySystem:
     """All channels of one DRAM device, driven by SimPy."""
 
-    def __init__(self, spec, env: simpy.Environment | None = None, refresh: str | None = None):
+    def __init__(self, spec, env: simpy.Environment | None = None, refresh: str | None = None,
+                 record: bool = False):
         self.spec = spec
         self.env = env or simpy.Environment()
         self.tables = TimingTables(spec)
@@ -52,6 +53,9 @@ class MemorySystem:
         channels = spec.organisation.channels
         self.controllers = [ChannelController(self.tables, spec.controller, ch, self, refresh_on)
                             for ch in range(channels)]
+        if record:                      # keep every command and completion (tests, command dumps)
+            for c in self.controllers:
+                c.log, c.done_log = [], []
         self._wake_at = [INF] * channels
         self._gen = [0] * channels
         self._blocked = None
