@@ -130,7 +130,10 @@ def build(cls, data, where: str = ""):
                 kwargs[name] = _convert(default, hints[name], f.metadata, loc)
     try:
         return cls(**kwargs)
-    except PimsimError:
+    except PimsimError as exc:
+        # a cross-field check in __post_init__ names a key relative to this mapping
+        if where and (exc.where is None or ":" not in exc.where):
+            raise type(exc)(exc.message, _join(where, exc.where) if exc.where else where.rstrip(":")) from None
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc), where or None) from None

@@ -120,8 +120,7 @@ class ChannelController:
         """Earliest tick >= ``t`` at which newly queued ``req`` could change a decision."""
         if self.priority:
             return INF                     # requests wait for the refresh; its wake-ups cover them
-        w, r = self.writes.size, self.reads.size
-        if (w > self.hi_mark or r == 0) if not self.write_mode else (w < self.lo_mark and r != 0):
+        if self._mode_switch_due():
             return t                       # the write/read mode will switch: re-evaluate everything
         if req.write != self.write_mode:
             return INF
@@ -182,6 +181,13 @@ class ChannelController:
                 self._issue_row(req, t, True)
 
     # -- candidate selection ----------------------------------------------
+    def _mode_switch_due(self) -> bool:
+        """Will the next queue pick switch between serving reads and writes (with work to do)?"""
+        w, r = self.writes.size, self.reads.size
+        if self.write_mode:
+            return w < self.lo_mark and r != 0
+        return w > 0 and (w > self.hi_mark or r == 0)
+
     def _set_write_mode(self) -> None:
         if not self.write_mode:
             if self.writes.size > self.hi_mark or self.reads.size == 0:
@@ -374,6 +380,10 @@ class ChannelController:
             soon = min(soon, edge(earliest(WR if req.write else RD, req.bank), t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))
+        if self._mode_switch_due():
+            # A tick that served only active requests (single bus) or only a REF did not
+            # run the queue pick that switches modes; it runs at the next tick.
+            return min(soon, t + 1)
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon

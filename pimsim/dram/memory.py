@@ -60,6 +60,8 @@ class MemorySystem:
         self._gen = [0] * channels
         self._blocked = None
         self._resume = False
+        self._progress = 0
+        self._stall_ticks = 100 * max(spec.cycles["tREFI"], spec.cycles["tRFC"]) * spec.ticks_per_clock
         self._finished = None
 
     # -- controller wake-ups ---------------------------------------------
@@ -76,7 +78,11 @@ class MemorySystem:
         if ev.gen != self._gen[ch]:
             return
         self._wake_at[ch] = INF
-        nxt = self.controllers[ch].tick(ev.tick)
+        ctrl = self.controllers[ch]
+        if ev.tick - self._progress > self._stall_ticks and not ctrl.idle():
+            raise SimulationError(f"channel {ch} made no progress for {ev.tick - self._progress} ticks "
+                                  f"with requests queued (a request that can never be served)")
+        nxt = ctrl.tick(ev.tick)
         if nxt < INF:
             self._wake(ch, nxt)
         if self._resume:
@@ -90,6 +96,7 @@ class MemorySystem:
             self._resume = True            # served right after this controller's tick
 
     def request_done(self, ch: int, tick: int) -> None:
+        self._progress = tick
         if self._pos >= self._n and self._finished is not None and not self._finished.triggered:
             if all(c.idle() for c in self.controllers):
                 self._finished.succeed()
@@ -153,6 +160,9 @@ class MemorySystem:
         self._frontend_at(1)
         if self._n:
             self.env.run(until=self._finished)
+            # run on to the last data beat, so refreshes falling due before it happen too
+            end_tick = max(c.stats.last_done for c in self.controllers)
+            self.env.run(until=max(self.env.now, self.clock.ps(end_tick)) + 1)
         self._check_complete()
         return summarise(self.spec, self.tables, self.controllers, len(batch))
 

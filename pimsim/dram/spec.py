@@ -38,10 +38,10 @@ class Organisation:
     def __post_init__(self):
         if self.columns % self.burst_length:
             raise ConfigError(f"columns ({self.columns}) is not a multiple of burst_length ({self.burst_length})",
-                              "organisation")
+                              "columns")
         if self.row_size is not None and self.row_size != self.row_bytes:
             raise ConfigError(f"row_size is {self.row_size} B but columns x bus_width gives {self.row_bytes} B",
-                              "organisation.row_size")
+                              "row_size")
 
     @property
     def access_bytes(self) -> int:
@@ -82,7 +82,7 @@ class ControllerConfig:
     def __post_init__(self):
         if not 0 <= self.write_low_watermark < self.write_high_watermark <= 1:
             raise ConfigError("need 0 <= write_low_watermark < write_high_watermark <= 1",
-                              "controller.write_low_watermark")
+                              "write_low_watermark")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +102,10 @@ class DramSpec:
     description: str = param("One-line description", default="")
 
     def __post_init__(self):
-        fam = load_family(self.standard)
+        try:
+            fam = load_family(self.standard)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, "standard") from None
         object.__setattr__(self, "family", fam)
         object.__setattr__(self, "cycles", self._resolve_cycles(fam))
         self._check_levels(fam)
@@ -228,10 +231,5 @@ def load_dram(name: str, sets=(), overrides: dict | None = None) -> DramSpec:
     raw = apply_sets(raw, sets)
     where = presets.relpath(path) + ":"
     if raw.get("kind") != "dram":
-        raise ConfigError(f"'{name}' is a '{raw.get('kind')}' preset, not a DRAM device", where)
-    try:
-        return build(DramSpec, raw, where)
-    except ConfigError as exc:
-        if exc.where and not exc.where.startswith(where.rstrip(":")):
-            raise ConfigError(exc.message, f"{where} {exc.where}") from None
-        raise
+        raise ConfigError(f"'{name}' is a '{raw.get('kind')}' preset, not a DRAM device", where.rstrip(":"))
+    return build(DramSpec, raw, where)

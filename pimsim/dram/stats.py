@@ -54,6 +54,15 @@ class DramResult:
         return self.bandwidth_GBps / self.peak_bandwidth_GBps if self.peak_bandwidth_GBps else 0.0
 
 
+def _bank_busy(ctrl, end_tick: int) -> list:
+    """Ticks each bank of a channel spent with a row open (plus tRP after closing it)."""
+    busy = list(ctrl.stats.bank_busy)
+    for bank, row in enumerate(ctrl.open_row):
+        if row >= 0:
+            busy[bank] += end_tick - ctrl.opened_at[bank]
+    return busy
+
+
 def summarise(spec, tables, controllers, requests: int) -> DramResult:
     """Combine the per-channel counters into one :class:`DramResult`."""
     stats = [c.stats for c in controllers]
@@ -66,9 +75,9 @@ def summarise(spec, tables, controllers, requests: int) -> DramResult:
     lat = np.concatenate([np.frombuffer(s.read_latency, dtype=np.int64) for s in stats]) if stats else np.array([])
     lat_ns = lat * float(tick_ps) / 1000.0
     commands = {name: sum(s.commands[i] for s in stats) for i, name in enumerate(COMMANDS)}
-    used = [s for s in stats if s.reads + s.writes]
-    busy = np.array([b for s in stats for b in s.bank_busy], dtype=float) * float(tick_ps)
-    used_busy = np.array([b for s in used for b in s.bank_busy], dtype=float) * float(tick_ps)
+    used = [c for c in controllers if c.stats.reads + c.stats.writes]
+    busy = np.array([_bank_busy(c, end_tick) for c in controllers], dtype=float).ravel() * float(tick_ps)
+    used_busy = np.array([_bank_busy(c, end_tick) for c in used], dtype=float).ravel() * float(tick_ps)
     cycles = end_tick / tables.tpc
     return DramResult(
         device=spec.name, requests=requests, reads=reads, writes=writes,

@@ -48,8 +48,10 @@ def detect_format(path: Path) -> str:
     try:
         with open(path) as fh:
             head = fh.readline().strip()
-    except OSError as exc:
-        raise TraceError(f"cannot read trace: {exc.strerror}", str(path)) from None
+    except FileNotFoundError:
+        raise TraceError("trace file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceError(f"cannot read trace: {getattr(exc, 'strerror', None) or exc}", str(path)) from None
     if head.startswith(PIMSIM_HEADER):
         return "pimsim"
     for number, tokens in _lines(path):
