@@ -202,9 +202,11 @@ class ChannelController:
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
         best = None
-        earliest = self.timing.earliest
+        ready, low = self.timing.ready, self.tables.low
         for req in self.active:
-            if (best is None or req.arrive < best.arrive) and earliest(WR if req.write else RD, req.bank) <= t:
+            cmd = WR if req.write else RD
+            if ((best is None or req.arrive < best.arrive) and ready[low[cmd][req.bank]] <= t
+                    and self._up(cmd, req.scope) <= t):
                 best = req
         return best
 
@@ -265,7 +267,7 @@ class ChannelController:
         else:
             self.stats.row_misses += 1
 
-    def _set_active(self, req: Request, delta: int) -> None:
+    def _set_active(self, req: Request, delta: int, classify: bool = True) -> None:
         bank = req.bank
         if delta > 0:
             self.active.append(req)
@@ -273,8 +275,9 @@ class ChannelController:
             self.active.remove(req)
         self.active_in_bank[bank] += delta
         self.active_in_scope[req.scope] += delta
-        self.reads.classify(bank)
-        self.writes.classify(bank)
+        if classify:
+            self.reads.classify(bank)
+            self.writes.classify(bank)
 
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
@@ -282,14 +285,14 @@ class ChannelController:
         stats = self.stats
         if self.open_row[bank] < 0:
             self._issue(ACT, bank, t)
-            (self.writes if req.write else self.reads).remove(req)
+            (self.writes if req.write else self.reads).remove(req, classify=False)
             if req.write:
                 self.write_keys.pop(req.key, None)
             self.open_row[bank] = req.row
             self.opened_at[bank] = t
+            self._set_active(req, +1, classify=False)
             self.reads.row_changed(bank)
             self.writes.row_changed(bank)
-            self._set_active(req, +1)
             self.system.space_freed(self.index, req.write, t)
             cmd = ACT
         else:
@@ -375,9 +378,16 @@ class ChannelController:
         """
         soon = self.next_refresh
         edge = self._edge
-        earliest = self.timing.earliest
-        for req in self.active:
-            soon = min(soon, edge(earliest(WR if req.write else RD, req.bank), t, True))
+        if self.active:
+            ready, low = self.timing.ready, self.tables.low
+            lows = {}
+            for req in self.active:
+                key = (WR if req.write else RD, req.scope)
+                v = ready[low[key[0]][req.bank]]
+                if v < lows.get(key, INF):
+                    lows[key] = v
+            for (cmd, sc), v in lows.items():
+                soon = min(soon, edge(max(self._up(cmd, sc), v), t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))
         if self._mode_switch_due():

@@ -62,45 +62,50 @@ class RequestQueue:
             self.nhit[bank] += 1
         self.classify(bank)
 
-    def remove(self, req: Request) -> None:
+    def remove(self, req: Request, classify: bool = True) -> None:
         bank = req.bank
         self.by_bank[bank].remove(req)
         self.size -= 1
         if self.open_row[bank] == req.row:
             self.nhit[bank] -= 1
-        self.classify(bank)
+        if classify:
+            self.classify(bank)
 
     def row_changed(self, bank: int) -> None:
-        """Recount hits after the bank's open row changed (ACT) or closed."""
+        """Recount hits after the bank's open row changed (ACT) or closed; then reclassify."""
+        reqs = self.by_bank[bank]
+        if not reqs:
+            self.nhit[bank] = 0
+            self.classify(bank)
+            return
         row = self.open_row[bank]
-        self.nhit[bank] = sum(1 for r in self.by_bank[bank] if r.row == row) if row >= 0 else 0
+        self.nhit[bank] = sum(1 for r in reqs if r.row == row) if row >= 0 else 0
         self.classify(bank)
 
     def classify(self, bank: int) -> None:
         """Put ``bank`` in the candidate sets its state calls for."""
         sc = bank // self.per_scope
         reqs = self.by_bank[bank]
-        col, act, pre = self.col[sc], self.act[sc], self.pre[sc]
         if not reqs:
-            col.pop(bank, None)
-            act.pop(bank, None)
-            pre.pop(bank, None)
+            for sets in (self.col, self.act, self.pre):
+                if bank in sets[sc]:
+                    del sets[sc][bank]
             return
-        if self.open_row[bank] < 0:
-            col.pop(bank, None)
-            pre.pop(bank, None)
-            act[bank] = self.act_off[bank]
-            return
-        act.pop(bank, None)
-        hits = self.nhit[bank]
-        if hits:
-            col[bank] = self.col_off[bank]
-        else:
-            col.pop(bank, None)
-        if hits < len(reqs) and not self.active_in_bank[bank]:
-            pre[bank] = self.pre_off[bank]
-        else:
-            pre.pop(bank, None)
+        want_col = want_act = want_pre = False
+        if reqs:
+            if self.open_row[bank] < 0:
+                want_act = True
+            else:
+                hits = self.nhit[bank]
+                want_col = hits > 0
+                want_pre = hits < len(reqs) and not self.active_in_bank[bank]
+        for sets, offsets, want in ((self.col, self.col_off, want_col), (self.act, self.act_off, want_act),
+                                    (self.pre, self.pre_off, want_pre)):
+            members = sets[sc]
+            if want:
+                members[bank] = offsets[bank]
+            elif bank in members:
+                del members[bank]
 
     def first_hit(self, bank: int) -> Request:
         row = self.open_row[bank]
