@@ -20,6 +20,17 @@ from pimsim.core.errors import ConfigError, did_you_mean
 #: kind -> "module:function"; the function takes (name_or_path, sets) and returns a config object
 KIND_LOADERS: dict[str, str] = {
     "dram": "pimsim.dram.spec:load_dram",
+    "gpu": "pimsim.devices.loading:load_device",
+    "host": "pimsim.devices.loading:load_device",
+    "npu": "pimsim.devices.loading:load_device",
+    "upmem": "pimsim.devices.loading:load_device",
+    "pnm": "pimsim.devices.loading:load_device",
+    "pim-module": "pimsim.devices.loading:load_device",
+    "cxl-memory": "pimsim.devices.loading:load_device",
+    "link": "pimsim.devices.loading:load_device",
+    "cxl-link": "pimsim.devices.loading:load_device",
+    "switch": "pimsim.devices.loading:load_device",
+    "system": "pimsim.system.spec:load_system_spec",
 }
 
 

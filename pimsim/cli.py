@@ -90,3 +90,5 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 
 from pimsim.trace.cli import trace_cmd  # noqa: E402
 main.add_command(trace_cmd)
+from pimsim.system.draw import draw_cmd  # noqa: E402
+main.add_command(draw_cmd)

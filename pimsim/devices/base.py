@@ -1,0 +1,151 @@
+"""What every device and interconnect preset shares, and the Device extension point.
+
+A *preset config* is a frozen dataclass read from ``devices/*.yaml``; its
+``kind:`` selects the class (``gpu``, ``npu``, ``upmem``, ``link``, ...).
+Config classes register themselves with :func:`preset_kind`, so the loader in
+:mod:`pimsim.devices.loading` finds them by kind.
+
+A :class:`Device` is a processor or memory placed in a SimPy world. It runs
+operator records (:class:`~pimsim.trace.schema.OpRecord`) one at a time:
+:meth:`Device.cost_ps` is the pure cost model (no SimPy, testable alone) and
+:meth:`Device.execute` the SimPy process that holds the device for that long.
+Devices also own a memory capacity: :meth:`Device.allocate` refuses data that
+does not fit with a :class:`~pimsim.core.errors.CapacityError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import simpy
+
+from pimsim.core.config import param
+from pimsim.core.errors import CapacityError, ConfigError, SimulationError
+from pimsim.core.registry import Pluggable, Registry
+from pimsim.core.units import format_bytes
+
+PRESET_KINDS = Registry("device preset kind")
+
+
+def preset_kind(kind: str):
+    """Class decorator: register a config dataclass as the schema of YAML ``kind: <kind>``."""
+
+    def register(cls):
+        cls.preset_kind = kind
+        PRESET_KINDS.register(kind, cls)
+        return cls
+
+    return register
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PresetConfig:
+    """Fields every device, link and switch preset has."""
+
+    kind: str = param("Preset kind (selects the model)")
+    name: str = param("Preset name")
+    source: str = param("Datasheet, standard or paper the numbers come from")
+    description: str = param("One-line description", default="")
+
+    def derived(self) -> dict:
+        """Quantities computed from the preset, shown by ``show-config --resolved``."""
+        return {}
+
+
+def check_fraction(value: float, where: str, allow_zero: bool = False) -> None:
+    """Efficiencies and utilisations are fractions in (0, 1]."""
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (low_ok and value <= 1):
+        raise ConfigError(f"{value!r} is not a fraction in {'[0' if allow_zero else '(0'}, 1]", where)
+
+
+def ps_from_seconds(seconds: float) -> int:
+    """Seconds -> integer picoseconds, rounded up (a cost is never shorter than its physics)."""
+    return int(math.ceil(seconds * 1e12 - 1e-6)) if seconds > 0 else 0
+
+
+@dataclasses.dataclass
+class DeviceStats:
+    """What one device did: operators, busy time and the work it carried out."""
+
+    ops: int = 0
+    busy_ps: int = 0
+    flops: int = 0
+    bytes_moved: int = 0
+    by_kind: dict = dataclasses.field(default_factory=dict)
+
+    def record(self, op, duration_ps: int) -> None:
+        self.ops += 1
+        self.busy_ps += duration_ps
+        self.flops += int(op.flops)
+        self.bytes_moved += int(op.bytes_read) + int(op.bytes_written)
+        self.by_kind[op.kind] = self.by_kind.get(op.kind, 0) + duration_ps
+
+
+class Device(Pluggable, registry=Registry("device model")):
+    """A processor or memory in the simulated system, found by its preset's ``kind``.
+
+    Subclasses set ``kind=...`` in the class statement, name the operator kinds
+    they run in ``supported_ops`` and implement :meth:`cost_ps`.
+    """
+
+    supported_ops: tuple[str, ...] = ()
+
+    def __init__(self, name: str, config, env: simpy.Environment | None = None):
+        self.name = name
+        self.config = config
+        self.env = env or simpy.Environment()
+        self.stats = DeviceStats()
+        self.allocated_bytes = 0
+        self._allocations: dict[str, int] = {}
+        self._unit = simpy.Resource(self.env, capacity=1)
+
+    # -- memory -------------------------------------------------------------
+    @property
+    def capacity_bytes(self) -> int:
+        """Bytes this device can hold (0: holds no data of its own)."""
+        return 0
+
+    def allocate(self, nbytes: int, what: str = "data") -> None:
+        """Reserve ``nbytes`` of this device's memory for ``what``, or raise CapacityError."""
+        if nbytes < 0:
+            raise ValueError(f"cannot allocate {nbytes} bytes")
+        free = self.capacity_bytes - self.allocated_bytes
+        if nbytes > free:
+            held = f" ({format_bytes(self.allocated_bytes)} already placed)" if self.allocated_bytes else ""
+            raise CapacityError(f"{what} needs {format_bytes(nbytes)} but {self.name} ({self.config.name}) "
+                                f"has {format_bytes(max(free, 0))} free of {format_bytes(self.capacity_bytes)}"
+                                f"{held}", self.name)
+        self.allocated_bytes += nbytes
+        self._allocations[what] = self._allocations.get(what, 0) + nbytes
+
+    def free(self, what: str) -> None:
+        """Release everything allocated under the label ``what``."""
+        self.allocated_bytes -= self._allocations.pop(what, 0)
+
+    # -- execution ----------------------------------------------------------
+    def check_supported(self, op) -> None:
+        if op.kind not in self.supported_ops:
+            raise SimulationError(f"{self.name} ({self.kind}) cannot run '{op.kind}' operators; it runs "
+                                  f"{', '.join(self.supported_ops) or 'none'}", f"operator {op.id} ({op.name})")
+
+    def cost_ps(self, op) -> int:
+        """Time to run ``op`` on an idle device, in picoseconds (pure: no SimPy)."""
+        raise NotImplementedError
+
+    def execute(self, op) -> simpy.Process:
+        """Run ``op`` as a SimPy process: wait for the device, hold it for :meth:`cost_ps`."""
+        self.check_supported(op)
+        return self.env.process(self._run(op))
+
+    def _run(self, op):
+        duration = self.cost_ps(op)
+        with self._unit.request() as turn:
+            yield turn
+            yield self.env.timeout(duration)
+        self.stats.record(op, duration)
+        return duration
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} ({self.config.name})>"

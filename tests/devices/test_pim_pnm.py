@@ -1,0 +1,80 @@
+"""Near-memory units, the PIM module interface, the CXL memory expander."""
+
+import math
+
+import pytest
+
+from pimsim.core.errors import SimulationError
+from pimsim.devices.cxl_memory import CxlMemory
+from pimsim.devices.loading import load_device
+from pimsim.devices.pim_module import PimModule, register_pim_timing
+from pimsim.devices.pnm import Pnm
+
+
+@pytest.fixture(scope="module")
+def pnm():
+    return Pnm("pnm", load_device("cent-pnm"))
+
+
+def test_softmax_on_512_lanes_costs_exponent_plus_four_simple_ops_per_element(pnm, op):
+    ctx, heads = 4096, 64
+    s = op("softmax", m=1, n=ctx, heads=heads, batch=1, flops=5 * ctx * heads)
+    tree = math.ceil(math.log2(512))
+    assert pnm.compute_cycles(s) == math.ceil(ctx * heads / 512) * (11 + 4) + 2 * heads * tree
+
+
+def test_rmsnorm_row_ends_with_the_26_cycle_inverse_square_root(pnm, op):
+    n = op("norm", m=1, n=8192, flops=4 * 8192)
+    assert pnm.compute_cycles(n) == 8192 // 512 * 4 + 9 + 26
+
+
+def test_pnm_does_no_matrix_products(pnm, op):
+    with pytest.raises(SimulationError, match="cannot run 'gemv'"):
+        pnm.execute(op("gemv"))
+
+
+def test_pim_operators_need_a_pim_timing_model(op):
+    dev = PimModule("pim0", load_device("cent-cxl-aim"))
+    with pytest.raises(SimulationError, match="no PIM timing model"):
+        dev.cost_ps(op("gemv", n=4096, k=4096))
+
+
+class FixedPim:
+    def __init__(self, config):
+        self.config = config
+
+    def cost_ps(self, op):
+        return 1000 * op.n
+
+
+def test_a_registered_pim_timing_is_used_by_name(op):
+    register_pim_timing("test-fixed-pim")(FixedPim)
+    dev = PimModule("pim0", load_device("cent-cxl-aim", sets=["pim_model=test-fixed-pim",
+                                                               "controller_latency=5ns"]))
+    assert dev.cost_ps(op("gemv", n=7)) == 7000 + 5000
+
+
+def test_pim_module_routes_memory_and_elementwise_work(op):
+    dev = PimModule("pim0", load_device("cent-cxl-aim"))
+    read = op("kv_read", bytes_read=1024 * 2**20)
+    assert dev.cost_ps(read) == pytest.approx(1024 * 2**20 / 1024e9 * 1e12, abs=1)
+    soft = op("softmax", m=1, n=1024, heads=8, batch=1, flops=5 * 1024 * 8)
+    assert dev.cost_ps(soft) == dev.pnm.cost_ps(soft)
+    assert dev.capacity_bytes == 16 * 2**30
+
+
+def test_attacc_module_has_no_near_memory_units(op):
+    dev = PimModule("attacc0", load_device("attacc-hbm3-pim"))
+    with pytest.raises(SimulationError, match="no near-memory units"):
+        dev.cost_ps(op("softmax", flops=5))
+
+
+def test_cxl_memory_access_adds_70_to_90_ns_over_local_dram():
+    mem = CxlMemory("cxlmem0", load_device("cxl2-ddr5-expander"))
+    extra_ns = (mem.access_ps(64) - mem.config.dram_latency) / 1000
+    assert 70 <= extra_ns <= 90 + 1
+
+
+def test_cxl_memory_bulk_reads_stream_at_media_bandwidth(op):
+    mem = CxlMemory("cxlmem0", load_device("cxl2-ddr5-expander"))
+    assert mem.cost_ps(op("kv_read", bytes_read=768 * 10**6)) == pytest.approx(180_000 + 1e10, abs=2)
