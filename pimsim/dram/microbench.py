@@ -93,3 +93,20 @@ def pattern(name: str):
         return PATTERNS[name]
     except KeyError:
         raise ConfigError(f"unknown pattern '{name}'; valid: {', '.join(PATTERNS)}") from None
+
+
+def ramulator_case(case: str, spec) -> RequestBatch:
+    """The request stream of one of the Ramulator 2.1 validation cases (tests/data/README.md)."""
+    if case == "a_seq_1bank":
+        return seq_one_bank(spec)
+    if case == "b_seq_rot_banks":
+        return seq_rotating_banks(spec)
+    if case == "w_seq_rot_banks":
+        return seq_rotating_banks(spec, write=True)
+    if case == "c_rand_1pc":
+        return random_one_pc(spec, seed=1)
+    if case.startswith(("d_seq_all", "e_seq_all")):
+        return seq_all_channels(spec)
+    if case == "f_rand_all":
+        return random_all_channels(spec, seed=2)
+    raise ConfigError(f"unknown validation case '{case}'")

@@ -18,22 +18,6 @@ REF = yaml.safe_load((Path(__file__).parents[1] / "data" / "ramulator2_hbm.yaml"
 DEVICE = {"HBM2": "hbm2-2000", "HBM3": "hbm3-6400"}
 
 
-def _batch(case: str, spec):
-    if case == "a_seq_1bank":
-        return mb.seq_one_bank(spec)
-    if case == "b_seq_rot_banks":
-        return mb.seq_rotating_banks(spec)
-    if case == "w_seq_rot_banks":
-        return mb.seq_rotating_banks(spec, write=True)
-    if case == "c_rand_1pc":
-        return mb.random_one_pc(spec, seed=1)
-    if case.startswith(("d_seq_all", "e_seq_all")):
-        return mb.seq_all_channels(spec)
-    if case == "f_rand_all":
-        return mb.random_all_channels(spec, seed=2)
-    raise KeyError(case)
-
-
 def _id(ref):
     return f"{ref['standard']}-{ref['case']}-{ref['addr_mapper']}-{ref['refresh']}"
 
@@ -43,7 +27,7 @@ def test_matches_ramulator2_within_5_percent(ref):
     mapping = ref["addr_mapper"] if ref["addr_mapper"] != "PassThroughAddrMapper" else "RoBaRaCoCh"
     refresh = "all-bank" if ref["refresh"] == "AllBank" else "none"
     spec = load_dram(DEVICE[ref["standard"]], sets=[f"controller.refresh={refresh}", f"controller.mapping={mapping}"])
-    result = MemorySystem(spec).replay(_batch(ref["case"], spec))
+    result = MemorySystem(spec).replay(mb.ramulator_case(ref["case"], spec))
     end_ns = result.time_ps / 1000
     assert result.requests == ref["requests"]
     assert result.reads == ref["reads"] and result.writes == ref["writes"]
