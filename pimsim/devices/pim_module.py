@@ -6,8 +6,9 @@ controller whose near-memory units do softmax, norms and rotary) or an AttAcc
 module (HBM3-PIM stacks next to the GPUs). This module does not time PIM
 commands itself. A PIM timing model (the tile-level model of the DRAM layer)
 plugs in through :func:`register_pim_timing`: a factory, keyed by the name the
-preset's ``pim_model:`` gives, that takes the module config and returns an
-object with ``cost_ps(op) -> int``. Until one is attached, PIM operators
+preset's ``pim_model:`` gives (or, when that is empty, by its ``memory:``
+preset name), that takes the module config and returns an object with
+``cost_ps(op) -> int``. Until one is attached, PIM operators
 raise a clear :class:`~pimsim.core.errors.SimulationError`.
 
 Operators by where they run on the module:
@@ -85,8 +86,12 @@ class PimModule(Device, kind="pim-module"):
 
             self.pnm = Pnm(f"{name}.pnm", config.pnm_config, self.env)
         self.pim_timing = pim_timing
-        if pim_timing is None and config.pim_model is not None and config.pim_model in PIM_TIMINGS:
-            self.pim_timing = PIM_TIMINGS.get(config.pim_model)(config)
+        if pim_timing is None:
+            name = config.pim_model or config.memory
+            if name in PIM_TIMINGS:
+                self.pim_timing = PIM_TIMINGS.get(name)(config)
+            elif config.pim_model is not None:
+                PIM_TIMINGS.get(config.pim_model, f"{config.name}: pim_model")  # unknown name: list the known
 
     @property
     def capacity_bytes(self) -> int:
@@ -102,8 +107,9 @@ class PimModule(Device, kind="pim-module"):
         if op.kind in PIM_KINDS:
             if self.pim_timing is None:
                 known = ", ".join(PIM_TIMINGS.names()) or "none registered yet"
-                raise SimulationError(f"{self.name} has no PIM timing model for '{op.kind}' (pim_model: "
-                                      f"{self.config.pim_model}; registered: {known})", self.config.name)
+                raise SimulationError(f"{self.name} has no PIM timing model for '{op.kind}' (none registered as "
+                                      f"'{self.config.pim_model or self.config.memory}'; registered: {known})",
+                                      self.config.name)
             return extra + int(self.pim_timing.cost_ps(op))
         if op.kind in MEMORY_KINDS:
             return extra + ps_from_seconds((int(op.bytes_read) + int(op.bytes_written)) / self.config.memory_bw)

@@ -88,11 +88,25 @@ def gemv_programs(rows: int, cols: int, *, elem_bytes: int, vector_bytes: int, o
     """``vectors`` products of a ``rows x cols`` matrix in MRAM with vectors in MRAM, rows split over tasklets.
 
     Each row ends with its result written back (rounded up to the 8-byte DMA granule).
+    With fewer rows than tasklets, the (row, block) pieces are dealt out instead, so
+    every tasklet works; each then writes its partial sums and one tasklet adds
+    them up (a load and an add per partial).
     """
-    row = _row_steps(cols, elem_bytes, vector_bytes, vectors, block_bytes, mac)
-    row.append(("compute", row_overhead))
-    row.append(("write", max(8, -(-vectors * out_bytes // 8) * 8)))
-    return [[(n, row)] for n in split(rows, tasklets) if n > 0]
+    out = max(8, -(-vectors * out_bytes // 8) * 8)
+    if rows >= tasklets:
+        row = _row_steps(cols, elem_bytes, vector_bytes, vectors, block_bytes, mac)
+        row.append(("compute", row_overhead))
+        row.append(("write", out))
+        return [[(n, row)] for n in split(rows, tasklets) if n > 0]
+    per_block = max(1, block_bytes // elem_bytes)
+    blocks = -(-cols // per_block)
+    block = _row_steps(min(per_block, cols), elem_bytes, vector_bytes, vectors, block_bytes, mac)
+    shares = [n for n in split(rows * blocks, tasklets) if n > 0]
+    reduce = rows * vectors * len(shares) * (1 + 1)  # load a partial, add it
+    programs = [[(n, block), (1, [("write", out * rows)])] for n in shares]
+    programs[0].append((1, [("read", out * rows * len(shares)), ("compute", reduce + rows * row_overhead),
+                            ("write", out * rows)]))
+    return programs
 
 
 def stream_programs(elements: int, *, elem_bytes: int, per_element: int, tasklets: int, block_bytes: int,

@@ -72,6 +72,18 @@ class System:
         """Run operator ``op`` on device ``name`` (a SimPy process)."""
         return self.device(name).execute(op)
 
+    def allreduce(self, nodes, op) -> simpy.Process:
+        """Run an ``allreduce`` operator over ``nodes`` (a group name or instance names) as a ring on the links.
+
+        The reduced tensor is ``m x n`` activations of one shard; the record's
+        bytes (2 (tp - 1) / tp of it) are what each shard moves, which the ring reproduces.
+        """
+        if op.kind != "allreduce":
+            raise ConfigError(f"operator {op.id} ({op.name}) is a '{op.kind}', not an allreduce")
+        members = self.group(nodes) if isinstance(nodes, str) else list(nodes)
+        volume = int(op.m) * int(op.n) * max(1, int(op.activation_bits) // 8)
+        return self.network.allreduce(members, volume)
+
     def run(self, until=None):
         return self.env.run(until=until)
 

@@ -78,3 +78,16 @@ def test_cxl_memory_access_adds_70_to_90_ns_over_local_dram():
 def test_cxl_memory_bulk_reads_stream_at_media_bandwidth(op):
     mem = CxlMemory("cxlmem0", load_device("cxl2-ddr5-expander"))
     assert mem.cost_ps(op("kv_read", bytes_read=768 * 10**6)) == pytest.approx(180_000 + 1e10, abs=2)
+
+
+def test_a_timing_registered_under_the_memory_preset_name_is_found(op):
+    register_pim_timing("test-memory-name")(FixedPim)
+    dev = PimModule("pim0", load_device("cent-cxl-aim", sets=["memory=test-memory-name"]))
+    assert dev.cost_ps(op("gemv", n=3)) == 3000
+
+
+def test_an_unknown_pim_model_name_is_a_config_error():
+    from pimsim.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown PIM timing model 'nope'"):
+        PimModule("pim0", load_device("cent-cxl-aim", sets=["pim_model=nope"]))
