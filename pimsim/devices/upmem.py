@@ -146,9 +146,10 @@ class Upmem(Device, kind="upmem"):
     # -- operators -----------------------------------------------------------
     def _product(self, op, rows: int, cols: int, vectors: int):
         c = self.config
-        dtype = self.element_type(max(int(op.weight_bits), int(op.activation_bits)))
+        matrix_bits = int(op.weight_bits if op.kind in ("gemv", "gemm") else op.kv_bits)  # weights or KV cache
+        dtype = self.element_type(max(matrix_bits, int(op.activation_bits)))
         mac = kernels.mac_instructions(c.instructions, dtype)
-        elem = max(1, int(op.weight_bits if op.kind in ("gemv", "gemm") else op.kv_bits) // 8)
+        elem = max(1, matrix_bits // 8)
         vec = max(1, int(op.activation_bits) // 8)
         dpus = max(1, min(c.dpus, rows))
         per_dpu = math.ceil(rows / dpus)
@@ -162,9 +163,9 @@ class Upmem(Device, kind="upmem"):
         b, h, m = max(1, int(op.batch)), max(1, int(op.heads)), max(1, int(op.m))
         if op.kind in ("gemv", "gemm"):
             return self._product(op, int(op.n), int(op.k), m)
-        if op.kind == "attention_score":
-            return self._product(op, b * h * int(op.n), int(op.k), m)
-        if op.kind == "attention_context":
+        if op.kind in ("attention_score", "attention_context"):
+            # score: a key row (n = context) per (sequence, head) dotted with head_dim; context: an output
+            # element (n = head_dim) per (sequence, head) summed over the context (k)
             return self._product(op, b * h * int(op.n), int(op.k), m)
         if op.kind in ("kv_read", "embedding"):
             nbytes = int(op.bytes_read)

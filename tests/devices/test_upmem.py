@@ -194,3 +194,12 @@ def test_impossible_settings_are_config_errors(sets, key):
         dev = load_device("upmem-rank", sets=sets)
         Upmem("u", dev)
     assert key in err.value.one_line()
+
+
+def test_attention_with_an_int8_kv_cache_uses_int8_multiplies(server, op):
+    dev = Upmem("upmem", server)
+    shape = dict(m=1, n=4096, k=128, heads=32, batch=8, flops=2 * 4096 * 128 * 32 * 8,
+                 bytes_read=8 * 32 * 128 * 2, bytes_written=8 * 32 * 4096 * 2)
+    int8 = dev.breakdown(op("attention_score", kv_bits=8, activation_bits=8, **shape))
+    fp16 = dev.breakdown(op("attention_score", kv_bits=16, activation_bits=16, **shape))
+    assert int8.kernel_s * 10 < fp16.kernel_s
