@@ -63,7 +63,7 @@ class Routing:
         if self.policy == "recorded" and (not self.histogram or sum(self.histogram) <= 0
                                           or min(self.histogram) < 0):
             raise ConfigError("policy 'recorded' needs a histogram of non-negative token counts",
-                              "routing.histogram")
+                              "histogram")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Speculative:
 
     def __post_init__(self):
         if self.acceptance_rate > 1:
-            raise ConfigError(f"{self.acceptance_rate} is above 1", "speculative.acceptance_rate")
+            raise ConfigError(f"{self.acceptance_rate} is above 1", "acceptance_rate")
 
     @property
     def expected_tokens_per_round(self) -> float:

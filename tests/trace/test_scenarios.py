@@ -155,7 +155,7 @@ def test_speculative_needs_a_draft_with_the_same_vocabulary():
 
 
 def test_acceptance_rate_above_one_is_named():
-    with pytest.raises(ConfigError, match="speculative.acceptance_rate"):
+    with pytest.raises(ConfigError, match="acceptance_rate: 1.5 is above 1"):
         Speculative(draft="x", tokens=2, acceptance_rate=1.5)
 
 
