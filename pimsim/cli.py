@@ -92,3 +92,9 @@ from pimsim.trace.cli import trace_cmd  # noqa: E402
 main.add_command(trace_cmd)
 from pimsim.system.draw import draw_cmd  # noqa: E402
 main.add_command(draw_cmd)
+from pimsim.experiments.cli import sweep_cmd  # noqa: E402
+from pimsim.results.cli import export_cmd, plot_cmd, report_cmd  # noqa: E402
+main.add_command(sweep_cmd)
+main.add_command(export_cmd)
+main.add_command(plot_cmd)
+main.add_command(report_cmd)
