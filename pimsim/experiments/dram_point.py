@@ -76,9 +76,13 @@ class DramReplay(PointKind, kind="dram-replay"):
     """A memory trace replayed on a DRAM device by the command-level model."""
 
     def normalise(self, raw: dict) -> dict:
-        if isinstance(raw.get("device"), str):
-            raw = {**raw, "device": {"preset": raw["device"]}}
-        return raw
+        """``device: NAME`` -> ``{preset: NAME}``; overrides without a preset apply to the default device."""
+        device = raw.get("device", DEFAULT_DEVICE)
+        if isinstance(device, str):
+            device = {"preset": device}
+        elif isinstance(device, dict) and "preset" not in device and "kind" not in device:
+            device = {"preset": DEFAULT_DEVICE, **device}
+        return {**raw, "device": device}
 
     def prepare(self, raw: dict, base_dir: Path, seed: int) -> Prepared:
         cfg = build(DramReplayConfig, self.normalise(raw), "point:")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from typing import Iterator
 
 from pimsim.core.errors import ConfigError, SimulationError
@@ -155,7 +156,10 @@ def _quiet_dask_logs():
     for lg in loggers:
         lg.setLevel(logging.CRITICAL)
     try:
-        yield
+        with warnings.catch_warnings():
+            # e.g. "Port 8787 is already in use": the scheduler's HTTP server moves to a free port by itself
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed\.")
+            yield
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)

@@ -28,13 +28,7 @@ AGGREGATES = {"mean": statistics.fmean, "median": statistics.median, "min": min,
 def plot_results(results, x: str, y: str, hue: str | None = None, where=(), agg: str | None = None,
                  logx: bool = False, logy: bool = False, output=None, title: str | None = None) -> list[Path]:
     """Draw ``y`` over ``x`` (a line per ``hue`` value); write PNG and PDF; return their paths."""
-    header, records = load(results)
-    table = build_table(header, records.values(), include_failed=False)
-    xcol, ycol = table.column(x), table.column(y)
-    hcol = table.column(hue) if hue else None
-    rows = filter_rows(table, where)
-    series = _series(table, rows, xcol, ycol, hcol, agg)
-    fig = _figure(table, series, xcol, ycol, hcol, logx, logy, title or _title(table.name, where))
+    fig, xcol, ycol = make_figure(results, x, y, hue, where, agg, logx, logy, title)
     stem = _stem(results, output, xcol, ycol)
     paths = []
     for fmt in ("png", "pdf"):
@@ -44,6 +38,18 @@ def plot_results(results, x: str, y: str, hue: str | None = None, where=(), agg:
         refuse_overwrite(results, path)
         paths.append(atomic_write_bytes(path, buf.getvalue()))
     return paths
+
+
+def make_figure(results, x: str, y: str, hue: str | None = None, where=(), agg: str | None = None,
+                logx: bool = False, logy: bool = False, title: str | None = None):
+    """The matplotlib Figure of the plot, with the x and y column names it resolved."""
+    header, records = load(results)
+    table = build_table(header, records.values(), include_failed=False)
+    rows = filter_rows(table, where)
+    xcol, ycol = table.column(x), table.column(y)
+    hcol = table.column(hue) if hue else None
+    series = _series(table, rows, xcol, ycol, hcol, agg)
+    return _figure(table, series, xcol, ycol, hcol, logx, logy, title or _title(table.name, where)), xcol, ycol
 
 
 def _title(name: str, where) -> str:

@@ -27,9 +27,9 @@ def report(results, metrics=(), where=(), digits: int = 4, output=None) -> tuple
     header, records = load(results)
     table = build_table(header, records.values(), include_failed=False)
     failed = sum(1 for r in records.values() if not r.ok)
+    rows = filter_rows(table, where)
     chosen = [table.column(m, role="metric") for m in metrics] or table.of_role("metric")
     columns = [*table.of_role("param"), *chosen]
-    rows = filter_rows(table, where)
     cells = [[format_value(r[c], digits) for c in columns] for r in rows]
     note = f"{len(rows)} points" + (f"; {failed} failed point(s) not shown" if failed else "")
     md = markdown_table(table, columns, cells, note)

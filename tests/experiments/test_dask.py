@@ -1,0 +1,101 @@
+"""Sweeps on Dask: a local cluster, and a scheduler and worker started as separate processes on localhost."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pimsim.core.errors import ConfigError
+from pimsim.experiments.executors import DaskExecutor, chunks
+from pimsim.experiments.worker import Task
+from pimsim.results.record import same_metrics
+from pimsim.results.store import load
+
+TRACE_SWEEP = """
+    kind: trace-summary
+    base: {scenario: {phase: decode, output_tokens: 1}}
+    grid: {model: [llama2-7b, mixtral-8x7b], scenario.batch: [1, 16], scenario.context_tokens: [256, 2048]}
+"""
+
+
+def _start(args, log):
+    return subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+@pytest.fixture(scope="module")
+def scheduler_address(tmp_path_factory):
+    """A Dask scheduler and one worker, each its own process, as a user would start them on a cluster."""
+    d = tmp_path_factory.mktemp("dask")
+    info = d / "scheduler.json"
+    log = open(d / "dask.log", "w")
+    procs = [_start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                     "--scheduler-file", str(info), "--idle-timeout", "300s"], log)]
+    try:
+        deadline = time.monotonic() + 60
+        while not (info.exists() and info.read_text().strip()):
+            assert procs[0].poll() is None and time.monotonic() < deadline, (d / "dask.log").read_text()
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        procs.append(_start(["distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
+                             "--no-dashboard", "--death-timeout", "60s", "--local-directory", str(d)], log))
+        yield address
+    finally:
+        _stop(reversed(procs))
+        log.close()
+
+
+def serial_reference(run_cli, sweep_file, tmp_path):
+    out = tmp_path / "serial.h5"
+    assert run_cli("sweep", sweep_file(TRACE_SWEEP), "-o", out, "--serial").exit_code == 0
+    return load(out)[1]
+
+
+def test_sweep_on_a_scheduler_started_as_a_separate_process(scheduler_address, run_cli, sweep_file, tmp_path):
+    out = tmp_path / "remote.h5"
+    res = run_cli("sweep", sweep_file(TRACE_SWEEP), "-o", out, "--scheduler", scheduler_address)
+    assert res.exit_code == 0, res.output
+    assert f"8 run now on 1 worker(s) of the Dask scheduler at {scheduler_address}" in res.stdout
+    remote, ref = load(out)[1], serial_reference(run_cli, sweep_file, tmp_path)
+    assert remote.keys() == ref.keys() and len(remote) == 8
+    assert all(same_metrics(remote[k].metrics, ref[k].metrics) for k in ref)     # bit-identical on a worker
+
+
+def test_sweep_on_a_local_cluster_matches_the_serial_run(run_cli, sweep_file, tmp_path):
+    out = tmp_path / "local.h5"
+    res = run_cli("sweep", sweep_file(TRACE_SWEEP), "-o", out, "--workers", "2")
+    assert res.exit_code == 0, res.output
+    assert "2 worker(s) of a local Dask cluster" in res.stdout
+    local, ref = load(out)[1], serial_reference(run_cli, sweep_file, tmp_path)
+    assert all(same_metrics(local[k].metrics, ref[k].metrics) for k in ref) and len(local) == 8
+
+
+def test_an_unreachable_scheduler_is_one_clear_error():
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match="cannot reach a Dask scheduler at 'tcp://127.0.0.1:9'"):
+        with DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=1):
+            pass
+    assert time.monotonic() - start < 30
+
+
+def test_chunks_keep_every_task_once_and_enough_per_worker():
+    tasks = [Task(f"k{i}", "test-echo", {}, 0) for i in range(203)]
+    groups = chunks(tasks, workers=2)
+    assert [t for g in groups for t in g] == tasks
+    assert len(groups) >= 16 and max(map(len, groups)) <= 16
+    assert chunks(tasks[:5], workers=2) == [[t] for t in tasks[:5]]
