@@ -68,6 +68,9 @@ class ChannelController:
                                   low[RD], low[ACT], low[PRE])
         self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables.nscopes,
                                    low[WR], low[ACT], low[PRE])
+        self._col_kind_r, self._col_kind_w = (self.reads.col, RD, True), (self.writes.col, WR, True)
+        self._act_kind_r, self._act_kind_w = (self.reads.act, ACT, True), (self.writes.act, ACT, True)
+        self._pre_kind_r, self._pre_kind_w = (self.reads.pre, PRE, False), (self.writes.pre, PRE, False)
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -398,12 +401,21 @@ class ChannelController:
         if not queue.size:
             return soon
         get = self.timing.ready.__getitem__
-        for sets, cmd, rising_only in ((queue.col, WR if self.write_mode else RD, True),
-                                       (queue.act, ACT, True), (queue.pre, PRE, False)):
+        upper = self.tables.upper
+        hbm3 = self.hbm3
+        for sets, cmd, rising_only in (self._col_kind_w if self.write_mode else self._col_kind_r,
+                                       self._act_kind_w if self.write_mode else self._act_kind_r,
+                                       self._pre_kind_w if self.write_mode else self._pre_kind_r):
+            up_cmd = upper[cmd]
             for sc, banks in enumerate(sets):
                 if banks:
-                    low = min(map(get, banks.values()))
-                    soon = min(soon, edge(max(self._up(cmd, sc), low), t, rising_only))
+                    tick = max(max(map(get, up_cmd[sc])), min(map(get, banks.values())))
+                    if tick <= t:
+                        tick = t + 1
+                    if hbm3 and rising_only and not tick & 1:
+                        tick += 1
+                    if tick < soon:
+                        soon = tick
         return soon
 
     def _refresh_wake(self, t: int) -> float:
