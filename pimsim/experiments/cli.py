@@ -8,8 +8,8 @@ from pimsim.core.errors import SimulationError
 
 
 @click.command("sweep")
-@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.argument("sweep_file", metavar="SWEEP.yaml")
+@click.option("-o", "--output",
               help="Results file (default: results/<sweep name>.h5). Rerun with the same file to resume.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run on the Dask cluster at this scheduler, e.g. tcp://host:8786.")
 @click.option("--workers", type=int, help="Local cluster size (default: one worker per core).")

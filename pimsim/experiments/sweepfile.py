@@ -78,9 +78,20 @@ def _check_axis(where: str, path: str, values) -> None:
         raise ConfigError(f"expected a non-empty list of values, got {values!r:.60}", where)
 
 
+def _check_text(path: Path) -> None:
+    """A sweep file that is not UTF-8 text is one error (load_yaml would let the decode error escape)."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not a UTF-8 text file (byte {exc.start})", str(path)) from None
+    except OSError:
+        pass                                 # load_yaml reports a missing or unreadable file
+
+
 def load_sweep(path) -> tuple[SweepSpec, Path]:
     """Read and check a sweep file; return it with the directory its relative paths start from."""
     path = Path(path)
+    _check_text(path)
     data = load_yaml(path)
     where = presets.relpath(path) + ":"
     if isinstance(data.get("zip"), dict):

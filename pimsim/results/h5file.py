@@ -26,7 +26,7 @@ import numpy as np
 
 from pimsim.core.errors import ResultsError
 from pimsim.core.io import atomic_write_bytes
-from pimsim.results.record import PointRecord
+from pimsim.results.record import PointRecord, safe_text
 
 FORMAT = "pimsim-sweep"
 FORMAT_VERSION = 1
@@ -81,21 +81,22 @@ def _memory_file(path, existing: bool):
 
 
 def _write_header(f, header: Header) -> None:
-    f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "name": header.name,
-                    "kind": header.kind, "sweep": json.dumps(header.sweep, sort_keys=True, default=str),
-                    "pimsim_version": header.pimsim_version})
+    f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION, "name": safe_text(header.name),
+                    "kind": safe_text(header.kind), "sweep": json.dumps(header.sweep, sort_keys=True, default=str),
+                    "pimsim_version": safe_text(header.pimsim_version)})
     if "units" in f:
         del f["units"]
     units = f.create_group("units", track_order=True)
     for column, unit in header.units.items():
-        units.attrs[column] = unit
+        units.attrs[safe_text(column)] = safe_text(unit)
 
 
 def _write_point(g, rec: PointRecord) -> None:
     for name in JSON_FIELDS:
         g.attrs[name] = json.dumps(getattr(rec, name), sort_keys=True, default=str)
     for name in SCALAR_FIELDS:
-        g.attrs[name] = getattr(rec, name)
+        value = getattr(rec, name)
+        g.attrs[name] = safe_text(value) if isinstance(value, str) else value
     m = g.create_group("metrics", track_order=True)
     for name, value in rec.metrics.items():
         m.attrs[name] = value

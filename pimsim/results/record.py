@@ -83,9 +83,13 @@ class PointRecord:
 
 def check_metric_value(name, value, where: str | None = None) -> None:
     """A metric value must be a bool, an int64, a float or a text; anything else is a ResultsError."""
-    if not isinstance(name, str) or not name:
-        raise ResultsError(f"metric name {name!r:.40} is not a text", where)
-    if isinstance(value, (bool, float, str)):
+    if not isinstance(name, str) or not name or "\x00" in name or not _encodable(name):
+        raise ResultsError(f"metric name {name!r:.40} is not a plain text", where)
+    if isinstance(value, str):
+        if "\x00" in value or not _encodable(value):
+            raise ResultsError(f"metric '{name}' is a text with a NUL or an unpaired surrogate", where)
+        return
+    if isinstance(value, (bool, float)):
         return
     if isinstance(value, int):
         if not INT64[0] <= value <= INT64[1]:
@@ -93,6 +97,19 @@ def check_metric_value(name, value, where: str | None = None) -> None:
         return
     raise ResultsError(f"metric '{name}' has a value of type {type(value).__name__}; "
                        "expected a number, true/false or a text", where)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def safe_text(text: str) -> str:
+    """``text`` as HDF5 can store it: no NUL characters, valid UTF-8 (anything else replaced by U+FFFD)."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def plain_metrics(metrics: Mapping) -> dict:

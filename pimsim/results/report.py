@@ -17,6 +17,7 @@ from pimsim.results.plot import filter_rows
 from pimsim.results.store import load
 from pimsim.results.table import Table, build_table, cell_text
 
+FIXED_BELOW = 1e6
 SCIENTIFIC = re.compile(r"^(-?\d\.\d+)e([+-]\d+)$")
 LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -45,19 +46,20 @@ def report(results, metrics=(), where=(), digits: int = 4, output=None) -> tuple
 
 
 def format_value(value, digits: int) -> str:
-    """Numbers to ``digits`` significant digits with thousands separators; other values as text."""
+    """Numbers from 0.001 to a million in fixed notation with ``digits`` significant digits (integer
+    digits are never rounded away), others in scientific notation; non-numbers as text."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return cell_text(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return str(value)
-    if isinstance(value, int) and abs(value) < 10 ** digits:
-        return f"{value:,}"
     if value == 0:
         return "0"
+    if isinstance(value, int) and abs(value) < FIXED_BELOW:
+        return f"{value:,}"
     magnitude = math.floor(math.log10(abs(value)))
-    if -3 <= magnitude < 9:
+    if -3 <= magnitude and abs(value) < FIXED_BELOW:
         decimals = max(digits - 1 - magnitude, 0)
-        return f"{round(value, decimals):,.{decimals}f}"
+        return f"{value:,.{decimals}f}"
     return f"{value:.{digits - 1}e}"
 
 
