@@ -68,7 +68,8 @@ class SweepSpec:
         return [*self.grid, *(p for g in self.zip for p in g)]
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self) | {"zip": [dict(g) for g in self.zip]}
+        """The sweep as plain data, with ``axes`` listing the swept paths in file order."""
+        return dataclasses.asdict(self) | {"zip": [dict(g) for g in self.zip], "axes": self.axes}
 
 
 def _check_axis(where: str, path: str, values) -> None:

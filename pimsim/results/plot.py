@@ -152,9 +152,9 @@ def _scale(ax, logx, logy, xs, ys) -> None:
             raise ConfigError(f"--log{axis}: the {axis} values include zero, negative or infinite numbers")
         (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2 if axis == "x" else 10)
         if axis == "x":
-            from matplotlib.ticker import ScalarFormatter
+            from matplotlib.ticker import FuncFormatter
 
-            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))   # 1, 2, 4 ... not 2^0
 
 
 def _stem(results, output, xcol: str, ycol: str) -> Path:

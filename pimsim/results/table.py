@@ -72,11 +72,9 @@ def build_table(header: Header, records, include_failed: bool = True) -> Table:
 
 
 def _param_paths(header: Header, records) -> list[str]:
-    """Swept paths: the sweep file's order first, then any others the records carry."""
-    order = [*(header.sweep.get("grid") or {})]
-    zips = header.sweep.get("zip") or []
-    for group in zips if isinstance(zips, list) else []:
-        order.extend(group if isinstance(group, dict) else [])
+    """Swept paths: the sweep file's order (``axes``) first, then any others the records carry."""
+    axes = header.sweep.get("axes")
+    order = list(axes) if isinstance(axes, list) else []
     seen = dict.fromkeys(p for p in order if isinstance(p, str))
     for r in records:
         seen.update(dict.fromkeys(r.params))

@@ -32,7 +32,7 @@ def placement_records():
     return out
 
 
-HEADER = Header("placements", "test-echo", {"grid": {"placement": [], "scenario.batch": []}},
+HEADER = Header("placements", "test-echo", {"axes": ["placement", "scenario.batch"]},
                 {"tokens_per_s": "tokens/s", "steps": "", "scenario.batch": "sequences"}, "0.0.test")
 
 
