@@ -6,7 +6,10 @@ re-modelled on pimsim's timing tables (:mod:`pimsim.pim.timing`). Per tick:
 1. the oldest finished blocking request (RD_MAC, RD_AF, SYNC, EOC) is reported
    to the DMA — one per tick; SYNC/EOC only once no write is still in flight;
 2. a due refresh (pimsim only; the reference never refreshes) closes the rows
-   and issues REF before anything else;
+   and issues REF before anything else — unless the head request is a column
+   command on rows already open (a MAC burst): then the refresh waits for the
+   burst's row switch (JEDEC lets a controller postpone refreshes), so it never
+   splits a burst;
 3. otherwise the head AiM request, or the best plain request (ready row hits,
    then oldest; activated requests first; writes drained between watermarks),
    issues its next command if legal: a PREA/PRE, an ACT16/ACT, or its own
@@ -96,11 +99,20 @@ class AimChannel:
         if t >= self.next_ref:
             self.refresh_pending = True
             self.next_ref += self.refi
-        if self.refresh_pending:
+        if self.refresh_pending and self._refresh_now():
             self._refresh(t)
         else:
             self._schedule(t)
         return self._next_wake(t)
+
+    def _refresh_now(self) -> bool:
+        """Refresh before the head request unless it continues a burst on open rows."""
+        if not self.aim:
+            return True
+        req = self.aim[0]
+        if req.kind == SYNC or self.tables.role[req.cmd] != "compute":
+            return True
+        return self.state.next_command(req.cmd, req.key, req.row) != req.cmd
 
     def _serve_completed(self, t: int) -> None:
         pr = self.pending_reads
@@ -213,7 +225,7 @@ class AimChannel:
             due = head.depart if head.kind != SYNC else max(head.depart, self.last_write_depart + 1)
             soon = min(soon, max(due, t + 1))
         state = self.state
-        if self.refresh_pending:
+        if self.refresh_pending and self._refresh_now():
             cmd = self.prea if state.any_open(self.all_key) else self.ref
             return min(soon, max(state.earliest(cmd, self.all_key), t + 1))
         if self.aim:

@@ -41,7 +41,7 @@ COUNTER_NAMES = {"banks", "bank_groups", "burst", "lanes"}
 class CommandDef:
     """One PIM command."""
 
-    banks: str | list[str] = param("Banks it acts on: all, none, bank, or the levels it spans")
+    banks: object = param("Banks it acts on: all, none, bank, or a list of the levels it spans")
     role: str = param("What it does", choices=ROLES)
     latency: str = param("Cycles from issue to completion", default="1")
     reads: str = param("Bytes read from the bank arrays", default="0")
@@ -71,6 +71,8 @@ class Architecture:
     rows: dict[str, list[str]] = param("Bank-set kind -> [open command, close command]")
     constraints: list[list] = param("[level, from, to, latency] rules involving PIM commands")
     mode_switch: ModeSwitch | None = param("Mode-switch command, if the design has one", default=None)
+    timings: list[str] = param("Timing parameters (tCK) the PIM preset must add to the DRAM preset's",
+                               default=[])
 
     def __post_init__(self):
         where = f"{self.architecture} architecture"
@@ -85,9 +87,9 @@ class Architecture:
             for c in [self.mode_switch.command] + list(self.mode_switch.register):
                 if c not in names:
                     raise ConfigError(f"mode_switch names unknown command '{c}'{did_you_mean(c, names)}", where)
-        timings = set(fam.timings) | set(fam.optional_timings)
+        timings = set(fam.timings) | set(fam.optional_timings) | set(self.timings)
         for i, rule in enumerate(self.constraints):
-            self._check_rule(rule, fam, names, f"{where}: constraints[{i}]")
+            self._check_rule(rule, fam, names, timings, f"{where}: constraints[{i}]")
         object.__setattr__(self, "family_rules", fam)
         object.__setattr__(self, "timing_names", timings)
 
@@ -95,6 +97,10 @@ class Architecture:
     def _check_command(name, cmd, fam, where):
         if name in COMMANDS:
             raise ConfigError(f"'{name}' is a {fam.family} command; PIM commands need their own names", where)
+        if not isinstance(cmd.banks, (str, list)) or isinstance(cmd.banks, list) and \
+                not all(isinstance(b, str) for b in cmd.banks):
+            raise ConfigError(f"commands.{name}.banks: expected all, none, bank or a list of levels, "
+                              f"got {cmd.banks!r}", where)
         if isinstance(cmd.banks, str):
             if cmd.banks not in BANK_ALIASES:
                 raise ConfigError(f"commands.{name}.banks: '{cmd.banks}' is not one of {', '.join(BANK_ALIASES)} "
@@ -111,7 +117,7 @@ class Architecture:
                                   f"valid: {', '.join(sorted(COUNTER_NAMES))}", where)
 
     @staticmethod
-    def _check_rule(rule, fam, names, where):
+    def _check_rule(rule, fam, names, timings, where):
         if not isinstance(rule, list) or len(rule) not in (4, 5):
             raise ConfigError("a constraint is [level, from, to, latency(, window | sibling)]", where)
         level, pre, fol = rule[0], rule[1], rule[2]
@@ -120,7 +126,10 @@ class Architecture:
         for c in list(pre) + list(fol):
             if c not in names:
                 raise ConfigError(f"unknown command '{c}'{did_you_mean(c, names)}", where)
-        expression_names(str(rule[3]), where)
+        unknown = expression_names(str(rule[3]), where) - timings
+        if unknown:
+            raise ConfigError(f"latency '{rule[3]}' uses {sorted(unknown)}, not timings of {fam.family} "
+                              "or of this architecture", where)
 
     # -- queries -------------------------------------------------------------
     def wildcards(self, name: str, levels: list[str]) -> tuple[bool, ...] | None:

@@ -31,9 +31,10 @@ COUNTERS = ("acts", "read_B", "write_B", "io_B", "macs", "refs")
 class PimTables:
     """The rules of one PIM device compiled for fast checks and updates (shared by its channels)."""
 
-    def __init__(self, spec, arch, lanes: int = 16):
+    def __init__(self, spec, arch, cycles: dict | None = None, lanes: int = 16):
         fam = spec.family
         self.spec, self.arch, self.lanes = spec, arch, lanes
+        self.cycles = dict(cycles if cycles is not None else spec.cycles)
         self.names = list(COMMANDS) + [c for c in arch.commands if c not in COMMANDS]
         self.cmd = {n: i for i, n in enumerate(self.names)}
         self.nc = len(self.names)
@@ -68,7 +69,7 @@ class PimTables:
             window = r[4] if len(r) == 5 and isinstance(r[4], int) else 1
             raw.append((r[0], tuple(r[1]), tuple(r[2]), str(r[3]), window, len(r) == 5 and r[4] == "sibling"))
         for level, pre, fol, expr, window, sibling in raw:
-            nominal = evaluate(expr, spec.cycles, spec.name) * self.tpc
+            nominal = evaluate(expr, self.cycles, spec.name) * self.tpc
             for p in pre:
                 for f in fol:
                     pi, fi = self.cmd[p], self.cmd[f]
@@ -78,19 +79,23 @@ class PimTables:
 
     def _latency(self, name: str) -> int:
         fam = self.spec.family
-        if name in ("RD", "RDA"):
-            return self.spec.ticks(fam.read_latency)
-        if name in ("WR", "WRA"):
-            return self.spec.ticks(fam.write_latency)
-        if name in self.arch.commands:
-            return self.spec.ticks(self.arch.commands[name].latency)
-        return 0
+        expr = {"RD": fam.read_latency, "RDA": fam.read_latency, "WR": fam.write_latency,
+                "WRA": fam.write_latency}.get(name)
+        if expr is None and name in self.arch.commands:
+            expr = self.arch.commands[name].latency
+        return evaluate(expr, self.cycles, self.spec.name) * self.tpc if expr else 0
+
+    def ticks(self, expr: str) -> int:
+        """A latency expression over this device's timing table, in ticks."""
+        return evaluate(expr, self.cycles, self.spec.name) * self.tpc
 
     def _row_commands(self):
         """cmd -> (open, close) command indices for commands that need their rows open."""
         out = {}
         for name in ("RD", "WR", "RDA", "WRA"):
             out[self.cmd[name]] = (self.cmd["ACT"], self.cmd["PRE"])
+        for opener, closer in self.arch.rows.values():
+            out[self.cmd[opener]] = (self.cmd[opener], self.cmd[closer])
         for name, c in self.arch.commands.items():
             if c.role == "compute":
                 kind = self.arch.row_kind(name)
@@ -100,6 +105,14 @@ class PimTables:
                     opener, closer = self.arch.rows[kind]
                     out[self.cmd[name]] = (self.cmd[opener], self.cmd[closer])
         return out
+
+    def mac_interval(self, name: str) -> int:
+        """Ticks between two ``name`` commands by the rules at the levels every such command spans."""
+        cmd = self.cmd[name]
+        span = self.key_span(name) or ()
+        common = next((j + 1 for j, wild in enumerate(span) if wild), len(self.levels))
+        return max([lat for j in range(common) for f, lat, w, sib in self.rules[j][cmd]
+                    if f == cmd and w == 1 and not sib] or [1])
 
     # -- bank sets -----------------------------------------------------------
     def key_span(self, name: str) -> tuple[bool, ...] | None:
