@@ -20,6 +20,7 @@ from pimsim.core.errors import ConfigError, did_you_mean
 #: kind -> "module:function"; the function takes (name_or_path, sets) and returns a config object
 KIND_LOADERS: dict[str, str] = {
     "dram": "pimsim.dram.spec:load_dram",
+    "pim": "pimsim.pim.spec:load_pim",
     "gpu": "pimsim.devices.loading:load_device",
     "host": "pimsim.devices.loading:load_device",
     "npu": "pimsim.devices.loading:load_device",

@@ -8,8 +8,9 @@ commands itself. A PIM timing model (the tile-level model of the DRAM layer)
 plugs in through :func:`register_pim_timing`: a factory, keyed by the name the
 preset's ``pim_model:`` gives (or, when that is empty, by its ``memory:``
 preset name), that takes the module config and returns an object with
-``cost_ps(op) -> int``. Until one is attached, PIM operators
-raise a clear :class:`~pimsim.core.errors.SimulationError`.
+``cost_ps(op) -> int``. :mod:`pimsim.pim.module_timing` registers the tile-level
+PIM model under the name of every ``kind: pim`` preset; for a memory without
+one, PIM operators raise a clear :class:`~pimsim.core.errors.SimulationError`.
 
 Operators by where they run on the module:
 
@@ -87,6 +88,8 @@ class PimModule(Device, kind="pim-module"):
             self.pnm = Pnm(f"{name}.pnm", config.pnm_config, self.env)
         self.pim_timing = pim_timing
         if pim_timing is None:
+            import pimsim.pim.module_timing  # noqa: F401  (registers a model under every kind: pim preset)
+
             name = config.pim_model or config.memory
             if name in PIM_TIMINGS:
                 self.pim_timing = PIM_TIMINGS.get(name)(config)

@@ -34,7 +34,7 @@ def test_pnm_does_no_matrix_products(pnm, op):
 
 
 def test_pim_operators_need_a_pim_timing_model(op):
-    dev = PimModule("pim0", load_device("cent-cxl-aim"))
+    dev = PimModule("pim0", load_device("cent-cxl-aim", sets=["memory=gddr6-aim"]))   # plain DRAM: no PIM model
     with pytest.raises(SimulationError, match="no PIM timing model"):
         dev.cost_ps(op("gemv", n=4096, k=4096))
 

@@ -1,0 +1,83 @@
+"""PIM timing for ``pim-module`` devices: operator records timed by the tile-level PIM model.
+
+Importing this module registers :class:`PimModuleTiming` with
+:func:`pimsim.devices.pim_module.register_pim_timing` under the name of every
+``kind: pim`` preset, so a module whose ``memory:`` (or ``pim_model:``) names
+one — ``cent-cxl-aim`` (``gddr6-aim-pim``), ``attacc-hbm3-pim`` (``hbm3-pim``) —
+times its PIM operators with it. A module holds ``memory_count`` copies of the
+PIM memory (AttAcc: 5 stacks); an operator's rows (GEMV) or heads x sequences
+(attention) are split evenly over them and run in parallel.
+
+Operator record -> kernel:
+
+* ``gemv`` / ``gemm`` ``(m x k) @ (k x n)``: :func:`~pimsim.pim.api.gemv` with
+  ``n`` outputs, reduction ``k``, ``batch = m`` input vectors;
+* ``attention_score`` / ``attention_context``: the matching API function with
+  ``seq``, ``heads``, ``head_dim``, ``batch``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pimsim.core import presets
+from pimsim.core.config import load_yaml
+from pimsim.core.errors import ConfigError, SimulationError
+from pimsim.devices.pim_module import PIM_TIMINGS, register_pim_timing
+from pimsim.pim import api
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class PimModuleTiming:
+    """``cost_ps(op)`` of a pim-module's PIM operators (tile fidelity, results cached per shape)."""
+
+    def __init__(self, config):
+        name = config.pim_model if config.pim_model in PIM_TIMINGS else config.memory
+        self.spec = api.device(name)
+        self.copies = getattr(config, "memory_count", 1)
+        self._cost = lru_cache(maxsize=4096)(self._compute)
+
+    def cost_ps(self, op) -> int:
+        shape = (op.kind, int(op.m), int(op.n), int(op.k), int(op.seq), int(op.heads), int(op.head_dim),
+                 int(op.batch))
+        return self._cost(shape)
+
+    def _compute(self, shape) -> int:
+        kind, m, n, k, seq, heads, head_dim, batch = shape
+        c = self.copies
+        if kind in ("gemv", "gemm"):
+            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1)).time_ps
+        if kind in ("attention_score", "attention_context"):
+            fn = api.attention_score if kind == "attention_score" else api.attention_context
+            batch, heads = max(batch, 1), max(heads, 1)
+            if batch >= c:
+                batch = _ceil(batch, c)
+            else:
+                heads = _ceil(heads, c)
+            return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch).time_ps
+        raise SimulationError(f"the PIM model of {self.spec.name} has no kernel for '{kind}' operators")
+
+
+def pim_preset_names() -> list[str]:
+    """Names of every ``kind: pim`` preset (their ``preset:`` chains resolved)."""
+    names = set()
+    for path in set(presets.index("devices").values()):
+        try:
+            raw = presets.resolve(load_yaml(path), "devices", str(path))
+        except ConfigError:
+            continue
+        if raw.get("kind") == "pim":
+            names.add(str(raw.get("name", path.stem)))
+    return sorted(names)
+
+
+def register_all() -> None:
+    for name in pim_preset_names():
+        if name not in PIM_TIMINGS:
+            register_pim_timing(name)(PimModuleTiming)
+
+
+register_all()
