@@ -70,8 +70,9 @@ def show_config(name, resolved, sets):
 @click.argument("trace", required=False, type=click.Path(dir_okay=False))
 @click.option("--device", "-d", default="hbm3-6400", show_default=True, help="DRAM preset name or YAML file.")
 @click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "loadstore", "readwrite", "vector", "pimsim"]),
-              help="Trace format (Ramulator LoadStoreTrace/ReadWriteTrace, address vectors, or pimsim's).")
+              type=click.Choice(["auto", "loadstore", "readwrite", "vector", "pimsim", "aim"]),
+              help="Trace format (Ramulator LoadStoreTrace/ReadWriteTrace, address vectors, pimsim's, or AiM "
+                   "instructions as CENT writes them, run on a GDDR6-AiM PIM preset).")
 @click.option("--mapping", help="Address mapping (RoBaRaCoCh, RoCoBaRaCh, ChRaBaRoCo, MOP4CLXOR).")
 @click.option("--refresh", type=click.Choice(["all-bank", "none"]), help="Refresh mode (default: the preset's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a preset field.")
@@ -98,3 +99,5 @@ main.add_command(sweep_cmd)
 main.add_command(export_cmd)
 main.add_command(plot_cmd)
 main.add_command(report_cmd)
+from pimsim.pim.cli import kernel_cmd  # noqa: E402
+main.add_command(kernel_cmd)

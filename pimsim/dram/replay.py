@@ -22,6 +22,10 @@ DEFAULT_DEVICE = "hbm3-6400"
 def replay(trace=None, device: str = DEFAULT_DEVICE, fmt: str = "auto", mapping: str | None = None,
            refresh: str | None = None, sets=(), width: int | None = None) -> dict:
     """Replay ``trace`` on ``device``; return the result as a flat dict (metrics + run info)."""
+    if fmt == "aim":
+        from pimsim.pim.replay import DEFAULT_DEVICE as AIM_DEVICE, replay_aim
+
+        return replay_aim(trace, AIM_DEVICE if device == DEFAULT_DEVICE else device, refresh, sets)
     trace = Path(trace) if trace else DEFAULT_TRACE
     overrides = {}
     if refresh:
@@ -43,6 +47,10 @@ def replay(trace=None, device: str = DEFAULT_DEVICE, fmt: str = "auto", mapping:
 
 def summary_text(r: dict) -> str:
     """The human-readable table ``pimsim replay`` prints."""
+    if r.get("format") == "aim":
+        from pimsim.pim.replay import aim_summary_text
+
+        return aim_summary_text(r)
     pct = 100 * r["bandwidth_GBps"] / r["peak_bandwidth_GBps"] if r["peak_bandwidth_GBps"] else 0
     served = r["row_hits"] + r["row_misses"] + r["row_conflicts"]
     rows = [
