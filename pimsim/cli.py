@@ -89,6 +89,30 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
     click.echo(json.dumps(result, indent=2) if as_json else summary_text(result))
 
 
+@main.command("compare")
+@click.option("--model", "-m", default="llama2-70b", show_default=True, help="Workload preset or HF config.json.")
+@click.option("--placements", "-p", default="gpu,attacc,neupim,cent", show_default=True,
+              help="Comma-separated placements (gpu, attacc, npu, npu+pim, neupim, cent, upmem, cxl-tiered).")
+@click.option("--batch", "-b", default="64", show_default=True, help="Batch size, or 'max' (largest that fits).")
+@click.option("--context", "-c", default=4096, show_default=True, type=int, help="Prompt tokens before decoding.")
+@click.option("--output-len", "-n", default=128, show_default=True, type=int, help="Tokens generated per request.")
+@click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
+              help="Run a placement on another system preset (e.g. gpu=dgx-a100-hbm3).")
+@click.option("--option", "options", multiple=True, metavar="PLACEMENT.KEY=VALUE", help="A placement option.")
+@click.option("--samples", default=3, show_default=True, type=int, help="Decode steps simulated (then averaged).")
+@click.option("--max-positions", type=int, help="Let the model attend more tokens than its config allows.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per placement.")
+@click.option("-o", "--output-dir", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Where the CSV, HDF5 and PNG go ('-' for nowhere).")
+def compare_cmd(model, placements, batch, context, output_len, systems, options, samples, max_positions, as_json,
+                output_dir):
+    """Compare placements of one workload: throughput, latency, energy (default: Llama-2-70B on 4 designs)."""
+    from pimsim.experiments.compare_cli import run_compare
+
+    sys.exit(run_compare(model, placements, batch, context, output_len, systems, options, samples, max_positions,
+                         as_json, output_dir))
+
+
 from pimsim.trace.cli import trace_cmd  # noqa: E402
 main.add_command(trace_cmd)
 from pimsim.system.draw import draw_cmd  # noqa: E402

@@ -14,6 +14,7 @@ frequency      Hz kHz MHz GHz             float hertz
 rate           T/s MT/s GT/s              float transfers per second
 energy         fJ pJ nJ uJ mJ J           float joules
 energy_per_bit fJ/bit pJ/bit ... (also /B) float joules per bit
+energy_per_op  pJ/op pJ/FLOP pJ/MAC       float joules per operation
 power          uW mW W kW                 float watts
 flops          FLOPS GFLOPS TFLOPS POPS   float operations per second
 =============  =========================  ============================
@@ -56,6 +57,9 @@ def _build_table() -> dict[str, tuple[str, Fraction]]:
         t[f"{name}/bit"] = ("energy_per_bit", j)
         t[f"{name}/b"] = ("energy_per_bit", j)
         t[f"{name}/B"] = ("energy_per_bit", j / 8)
+    for name, j in (("fJ", Fraction(1, 10**15)), ("pJ", Fraction(1, 10**12)), ("nJ", Fraction(1, 10**9))):
+        for op in ("op", "FLOP", "flop", "MAC"):
+            t[f"{name}/{op}"] = ("energy_per_op", j)
     for name, w in (("uW", Fraction(1, 10**6)), ("mW", Fraction(1, 10**3)), ("W", Fraction(1)), ("kW", Fraction(10**3))):
         t[name] = ("power", w)
     for p in ("", "k", "M", "G", "T", "P"):
@@ -66,7 +70,7 @@ def _build_table() -> dict[str, tuple[str, Fraction]]:
 
 UNITS = _build_table()
 KINDS = ("time", "size", "bits", "bandwidth", "frequency", "rate", "energy",
-         "energy_per_bit", "power", "flops")
+         "energy_per_bit", "energy_per_op", "power", "flops")
 
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-zµ/]+)\s*$")
 

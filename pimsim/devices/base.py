@@ -39,6 +39,31 @@ def preset_kind(kind: str):
     return register
 
 
+@dataclasses.dataclass(frozen=True)
+class EnergyConfig:
+    """Energy of the work a device does, by component (all default to 0: not modelled).
+
+    An operator costs ``flops x compute`` (arithmetic, register files),
+    ``bytes x 8 x memory`` (off-chip memory traffic), ``bytes x 8 x onchip``
+    (caches and SRAM the same traffic passes through) and ``static_power`` x its
+    duration. Links and switches use ``transfer`` per bit moved.
+    """
+
+    compute: float = param("Energy per floating-point operation", unit="energy_per_op", default="0pJ/op")
+    memory: float = param("Energy per bit of off-chip memory traffic", unit="energy_per_bit", default="0pJ/bit")
+    onchip: float = param("Energy per bit of on-chip traffic (caches, SRAM)", unit="energy_per_bit",
+                          default="0pJ/bit")
+    transfer: float = param("Energy per bit sent over a link", unit="energy_per_bit", default="0pJ/bit")
+    static_power: float = param("Power drawn whenever the device is part of the run", unit="power",
+                                default="0W")
+    source: str = param("Where the energy figures come from", default="")
+
+    def op_energy(self, flops: int, nbytes: int) -> dict:
+        """Dynamic energy of one operator, joules by component."""
+        return {"compute": flops * self.compute, "memory": nbytes * 8 * self.memory,
+                "onchip": nbytes * 8 * self.onchip}
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PresetConfig:
     """Fields every device, link and switch preset has."""
@@ -47,6 +72,7 @@ class PresetConfig:
     name: str = param("Preset name")
     source: str = param("Datasheet, standard or paper the numbers come from")
     description: str = param("One-line description", default="")
+    energy: EnergyConfig = param("Energy figures of this device (see EnergyConfig)", default={})
 
     def derived(self) -> dict:
         """Quantities computed from the preset, shown by ``show-config --resolved``."""
@@ -74,6 +100,11 @@ class DeviceStats:
     flops: int = 0
     bytes_moved: int = 0
     by_kind: dict = dataclasses.field(default_factory=dict)
+    energy_J: dict = dataclasses.field(default_factory=dict)
+
+    def add_energy(self, parts: dict) -> None:
+        for component, joules in parts.items():
+            self.energy_J[component] = self.energy_J.get(component, 0.0) + joules
 
     def record(self, op, duration_ps: int) -> None:
         self.ops += 1
@@ -134,6 +165,14 @@ class Device(Pluggable, registry=Registry("device model")):
         """Time to run ``op`` on an idle device, in picoseconds (pure: no SimPy)."""
         raise NotImplementedError
 
+    def peak_flops(self) -> float:
+        """Peak arithmetic rate (FLOP/s) of the device's main compute units; 0 if it has none."""
+        return 0.0
+
+    def energy_J(self, op, duration_ps: int) -> dict:
+        """Dynamic energy of running ``op``, joules by component (override for other physics)."""
+        return self.config.energy.op_energy(int(op.flops), int(op.bytes_read) + int(op.bytes_written))
+
     def execute(self, op) -> simpy.Process:
         """Run ``op`` as a SimPy process: wait for the device, hold it for :meth:`cost_ps`."""
         self.check_supported(op)
@@ -145,6 +184,7 @@ class Device(Pluggable, registry=Registry("device model")):
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)
+        self.stats.add_energy(self.energy_J(op, duration))
         return duration
 
     def __repr__(self) -> str:

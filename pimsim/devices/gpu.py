@@ -48,11 +48,25 @@ class GpuConfig(PresetConfig):
     memory_capacity: int = param("HBM capacity", unit="size", minimum=1)
     efficiency: Efficiency = param("Fractions of peak reached by kernels", default={})
     launch_overhead: int = param("Time added to every kernel (launch and tail)", unit="time", default="0ns")
+    kernel_overhead: dict[str, str] = param(
+        "Extra fixed time by operator kind, e.g. {norm: 6.87us} for kernels whose measured cost has a floor",
+        default={})
+    collective_overhead: int = param("Software time per step of a collective (NCCL ring step)", unit="time",
+                                     default="0ns")
     precision_by_bits: dict[str, str] = param(
         "Precision a product with activations of this many bits runs in",
         default={"32": "fp32", "16": "fp16", "8": "int8", "4": "int8"})
 
     def __post_init__(self):
+        from pimsim.core.units import parse_time_ps
+        from pimsim.trace.schema import KINDS
+
+        overheads = {}
+        for kind, text in self.kernel_overhead.items():
+            if kind not in KINDS:
+                raise ConfigError(f"unknown operator kind '{kind}'", f"kernel_overhead.{kind}")
+            overheads[kind] = parse_time_ps(text, f"kernel_overhead.{kind}")
+        object.__setattr__(self, "kernel_overhead_ps", overheads)
         for bits, precision in self.precision_by_bits.items():
             where = f"precision_by_bits.{bits}"
             if precision not in PRECISIONS:
@@ -68,6 +82,10 @@ class GpuConfig(PresetConfig):
 
 class Gpu(RooflineDevice, kind="gpu"):
     """One GPU."""
+
+    def peak_flops(self) -> float:
+        """Dense FP16 (else BF16) tensor-core peak."""
+        return self.config.peak.fp16 or self.config.peak.bf16 or 0.0
 
     def precision_of(self, op) -> str:
         bits = str(int(op.activation_bits))

@@ -58,7 +58,17 @@ class LinkModel:
         raise NotImplementedError
 
     def serialization_ps(self, nbytes: int) -> int:
-        """Time the link is busy moving ``nbytes`` of payload in one direction."""
+        """Time the link is busy moving ``nbytes`` of payload in one direction (memoised)."""
+        cache = self.__dict__.get("_serialization_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_serialization_cache", cache)
+        found = cache.get(nbytes)
+        if found is None:
+            found = cache[nbytes] = self._serialization_ps(nbytes)
+        return found
+
+    def _serialization_ps(self, nbytes: int) -> int:
         raise NotImplementedError
 
     def transfer_ps(self, nbytes: int) -> int:
@@ -88,7 +98,7 @@ class LinkConfig(PresetConfig, LinkModel):
     def bandwidth_Bps(self) -> float:
         return self.bandwidth * self.efficiency
 
-    def serialization_ps(self, nbytes: int) -> int:
+    def _serialization_ps(self, nbytes: int) -> int:
         return _ceil_div(Fraction(nbytes) * 10**12, Fraction(self.bandwidth) * Fraction(self.efficiency))
 
     def derived(self) -> dict:
@@ -147,7 +157,7 @@ class CxlLinkConfig(PresetConfig, LinkModel):
     def flits(self, nbytes: int) -> int:
         return math.ceil(nbytes / self.payload_bytes) if nbytes > 0 else 0
 
-    def serialization_ps(self, nbytes: int) -> int:
+    def _serialization_ps(self, nbytes: int) -> int:
         raw = (Fraction(self.lanes) * Fraction(self.transfer_rate) * Fraction(self.encoding_efficiency)
                / 8)
         return _ceil_div(Fraction(self.flits(nbytes) * self.flit) * 10**12, raw)

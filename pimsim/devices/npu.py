@@ -99,6 +99,11 @@ class NpuTime:
 class Npu(Device, kind="npu"):
     """One NPU core and its DRAM."""
 
+    def peak_flops(self) -> float:
+        """Systolic arrays at one multiply-accumulate (2 FLOPs) per cell per cycle."""
+        c = self.config
+        return 2 * c.systolic_arrays * c.array_rows * c.array_cols * c.frequency
+
     supported_ops = COMPUTE_KINDS
 
     @property

@@ -80,8 +80,9 @@ class RooflineDevice(Device):
         """Compute, memory and launch parts of ``op``'s cost."""
         self.check_supported(op)
         nbytes = int(op.bytes_read) + int(op.bytes_written)
+        extra = getattr(self.config, "kernel_overhead_ps", {}).get(op.kind, 0)
         return roofline(int(op.flops), nbytes, self.peak_for(op), self.memory_bw_Bps, self.config.efficiency,
-                        self.config.launch_overhead / 1e12)
+                        (self.config.launch_overhead + extra) / 1e12)
 
     def cost_ps(self, op) -> int:
         return ps_from_seconds(self.breakdown(op).total_s)

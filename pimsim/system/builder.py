@@ -82,7 +82,8 @@ class System:
             raise ConfigError(f"operator {op.id} ({op.name}) is a '{op.kind}', not an allreduce")
         members = self.group(nodes) if isinstance(nodes, str) else list(nodes)
         volume = int(op.m) * int(op.n) * max(1, int(op.activation_bits) // 8)
-        return self.network.allreduce(members, volume)
+        overhead = getattr(self.device(members[0]).config, "collective_overhead", 0) if members else 0
+        return self.network.allreduce(members, volume, overhead)
 
     def run(self, until=None):
         return self.env.run(until=until)

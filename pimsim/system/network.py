@@ -223,15 +223,30 @@ class Network:
         """Every node of ``srcs`` sends ``nbytes_each`` to ``dst`` at once (they contend near ``dst``)."""
         return self.gather_like([(s, dst) for s in srcs if s != dst], nbytes_each)
 
-    def allreduce(self, nodes, nbytes: int) -> simpy.Process:
-        """Ring all-reduce of ``nbytes`` over ``nodes``: 2 (n - 1) steps, each moving N / n to the next node."""
+    def allreduce(self, nodes, nbytes: int, step_overhead_ps: int = 0) -> simpy.Process:
+        """Ring all-reduce of ``nbytes`` over ``nodes``: 2 (n - 1) steps, each moving N / n to the next node.
+
+        ``step_overhead_ps`` is software time added to every step (a collective library's
+        synchronisation), on top of the links' latency and serialisation.
+        """
         nodes = list(nodes)
         n = len(nodes)
         piece = math.ceil(nbytes / n) if n else 0
 
+        pairs = [(nodes[i], nodes[(i + 1) % n]) for i in range(n)]
+        caps, users = {}, {}
+        for src, dst in pairs:          # every pair's channels, held together: the ring moves in lock-step
+            for key, cap in self._caps(self.router.route(src, dst), piece).items():
+                caps[key] = min(cap, caps.get(key, cap))
+                users[key] = users.get(key, 0) + 1
+        caps = {key: cap / users[key] for key, cap in caps.items()}   # pairs sharing a channel split it
+        latency = max((self.path_latency_ps(s, d) for s, d in pairs), default=0)
+
         def ring():
             for _ in range(2 * (n - 1)):
-                yield self.gather_like([(nodes[i], nodes[(i + 1) % n]) for i in range(n)], piece)
+                if caps:
+                    yield self.scheduler.start(caps, piece)
+                yield self.env.timeout(latency + step_overhead_ps)
             return nbytes
 
         return self.env.process(ring())

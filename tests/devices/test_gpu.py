@@ -53,7 +53,12 @@ def test_attacc_a100a_is_the_a100_with_hbm3_and_no_launch_cost(op):
     assert (a.memory_bw, a.peak.fp16, a.launch_overhead) == (3352e9, 312e12, 0)
     assert (a.efficiency.compute, a.efficiency.memory) == (0.8, 0.85)
     g = gemm(op, 1, 12288, 12288)
-    assert Gpu("g", a).cost_ps(g) == oracle_ps(g.flops, g.bytes_read + g.bytes_written, 312e12, 3352e9)
+    assert a.efficiency.utilisation == pytest.approx(96 / 108, abs=1e-3)   # AttAcc's decode SM occupancy
+    assert Gpu("g", a).cost_ps(g) == oracle_ps(g.flops, g.bytes_read + g.bytes_written, 312e12, 3352e9,
+                                               util=a.efficiency.utilisation)
+    norm = op("norm", m=16, n=12288, flops=5 * 16 * 12288, bytes_read=2 * 16 * 12288, bytes_written=2 * 16 * 12288)
+    assert Gpu("g", a).cost_ps(norm) == oracle_ps(norm.flops, norm.bytes_read + norm.bytes_written, 19.5e12,
+                                                  3352e9, util=a.efficiency.utilisation, launch_ps=6_870_000)
 
 
 @pytest.mark.parametrize("name, bw, fp16, capacity", [("a100-80gb", 2039e9, 312e12, 80 * 2**30),

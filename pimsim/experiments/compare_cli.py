@@ -1,0 +1,71 @@
+"""Argument handling of ``pimsim compare`` (kept out of cli.py so that it stays one call per command)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from pimsim.core.errors import ConfigError
+from pimsim.experiments.compare import compare, records_json, table_text, write_outputs
+
+
+def _pairs(items, what: str) -> dict:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"{what} expects NAME=VALUE, got '{item}'")
+        key, _, value = item.partition("=")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _options(items) -> dict:
+    import yaml
+
+    out: dict = {}
+    for key, value in _pairs(items, "--option").items():
+        placement, _, name = key.partition(".")
+        if not name:
+            raise ConfigError(f"--option expects PLACEMENT.KEY=VALUE, got '{key}={value}'")
+        out.setdefault(placement, {})[name] = yaml.safe_load(value)
+    return out
+
+
+def _batch(text: str) -> int:
+    if text == "max":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"--batch takes a positive integer or 'max', got '{text}'") from None
+    if value < 1:
+        raise ConfigError(f"--batch must be at least 1, got {value}")
+    return value
+
+
+def run_compare(model, placements, batch, context, output_len, systems, options, samples, max_positions, as_json,
+                output_dir) -> int:
+    """Run, print and save a comparison; the exit status is 1 if any placement could not run."""
+    names = [p.strip() for p in placements.split(",") if p.strip()]
+    if not names:
+        raise ConfigError("--placements is empty")
+    start = time.process_time()
+    progress = None if as_json else (lambda name: click.echo(f"simulating {name} ...", err=True))
+    outcomes = compare(model, names, _batch(batch), context, output_len, _pairs(systems, "--system"),
+                       _options(options), samples, max_positions, progress)
+    if as_json:
+        click.echo(json.dumps(records_json(outcomes), indent=2))
+    else:
+        click.echo(table_text(outcomes))
+        click.echo(f"({time.process_time() - start:.1f} CPU-s; ratios against the first placement)", err=True)
+    if output_dir != "-":
+        stem = f"compare-{model.replace('/', '_')}-b{batch}-c{context}-n{output_len}"
+        paths = write_outputs(outcomes, output_dir, stem)
+        if not as_json:
+            click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
+    failed = [o for o in outcomes if o.record is None]
+    for o in failed:
+        click.echo(f"error: {o.placement}: {o.error}", err=True)
+    return 1 if failed else 0

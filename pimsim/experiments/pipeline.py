@@ -1,0 +1,102 @@
+"""One simulated pass (a decode step or the prefill) of a scenario.
+
+The placement plans the pass (:meth:`~pimsim.placement.base.Placement.plan`):
+which trace to run (it may split the batch into sub-batches or micro-batches),
+where each operator goes, and how many tokens the simulated window produces.
+This module builds a fresh SimPy world of the system, places the tensors
+(capacity is enforced by the devices), runs the trace and collects what every
+device and link did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pimsim.experiments.stepsim import StepRun, simulate
+from pimsim.system.builder import build_system
+
+
+@dataclasses.dataclass
+class PassResult:
+    """A simulated pass: its time, the tokens it produced and everything the devices did."""
+
+    phase: str
+    context: int
+    time_ps: int
+    tokens: int
+    run: StepRun
+    energy_J: dict            # component -> joules (device groups merged)
+    group_busy: dict          # device group -> busiest member's busy fraction
+    group_flops: dict         # device group -> flops done
+    peak_flops: dict          # device group -> peak flops of the group over the pass
+    weight_bytes: int
+    kv_bytes_read: int
+    bytes_read: int
+    run_replicas: tuple = ()
+    notes: tuple = ()
+
+
+def _group_of(system, device: str) -> str:
+    for group, node in system.spec.devices.items():
+        if device in node.instances:
+            return group
+    return device
+
+
+def _energy(system, run: StepRun, transfer_J: float) -> dict:
+    energy: dict[str, float] = {}
+    seconds = run.time_ps / 1e12
+    for name, dev in system.devices.items():
+        group = _group_of(system, name)
+        for component, joules in dev.stats.energy_J.items():
+            key = f"{group}.{component}"
+            energy[key] = energy.get(key, 0.0) + joules
+        static = getattr(dev.config, "energy", None)
+        if static is not None and static.static_power:
+            key = f"{group}.static"
+            energy[key] = energy.get(key, 0.0) + static.static_power * seconds
+    if transfer_J:
+        energy["links.transfer"] = transfer_J
+    return energy
+
+
+def _groups(system, run: StepRun) -> tuple[dict, dict, dict]:
+    busy, flops, peak = {}, {}, {}
+    for name, dev in system.devices.items():
+        group = _group_of(system, name)
+        busy[group] = max(busy.get(group, 0.0), run.utilisation(name))
+        flops[group] = flops.get(group, 0) + dev.stats.flops
+        peak_fn = getattr(dev, "peak_flops", None)
+        if callable(peak_fn):
+            peak[group] = peak.get(group, 0.0) + peak_fn() * run.time_ps / 1e12
+    return busy, flops, peak
+
+
+def run_pass(plan, system_spec, phase: str, context: int) -> PassResult:
+    """Simulate one planned pass on a fresh world of ``system_spec``."""
+    system = build_system(system_spec)
+    for tensor in plan.assignment.tensors:
+        system.place(tensor.group, tensor.nbytes, tensor.what)
+    run = simulate(system, plan.trace, plan.assignment)
+    transfer_J = run.transfer_J
+    busy, flops, peak = _groups(system, run)
+    t = plan.trace
+    kinds = t["kind"]
+    from pimsim.trace.schema import KINDS
+
+    kv_code = KINDS.index("kv_read")
+    shards = t["shards"]
+    return PassResult(phase, context, run.time_ps, plan.tokens, run, _energy(system, run, transfer_J), busy,
+                      flops, peak, int((t["weight_bytes"] * shards).sum()),
+                      int((t["bytes_read"] * shards)[kinds == kv_code].sum()),
+                      int((t["bytes_read"] * shards).sum()), plan.assignment.replicas, plan.assignment.notes)
+
+
+def run_decode_step(model, placement, system_spec, batch: int, context: int, precision: str) -> PassResult:
+    plan = placement.plan(model, "decode", batch, context, precision, system_spec)
+    return run_pass(plan, system_spec, "decode", context)
+
+
+def run_prefill(model, placement, system_spec, batch: int, prompt: int, precision: str) -> PassResult:
+    plan = placement.plan(model, "prefill", batch, prompt, precision, system_spec)
+    return run_pass(plan, system_spec, "prefill", prompt)

@@ -1,0 +1,138 @@
+"""Run an assigned trace in a system's SimPy world: operators, transfers, collectives.
+
+Every operator is a SimPy process. It waits for the operators it depends on,
+brings their outputs over the network when they were produced on another
+device, then holds its own device for the device model's cost (devices run one
+operator at a time, in the order operators ask for them). A collective
+(``allreduce``) runs as a ring over its device group. What happened is kept as
+a timeline (device, operator, start, end) from which utilisation, bytes moved
+and Chrome traces are derived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import simpy
+
+from pimsim.core.errors import SimulationError
+
+
+@dataclasses.dataclass
+class TimelineEvent:
+    """One operator (or transfer) on one device, in picoseconds."""
+
+    device: str
+    name: str
+    kind: str
+    start_ps: int
+    end_ps: int
+    stream: int = 0
+    layer: int = -1
+
+
+@dataclasses.dataclass
+class StepRun:
+    """What one simulated trace did."""
+
+    time_ps: int
+    events: list[TimelineEvent]
+    busy_ps: dict[str, int]
+    flops: dict[str, int]
+    bytes_moved: dict[str, int]
+    link_bytes: int
+    transfer_J: float = 0.0
+
+    def utilisation(self, device: str) -> float:
+        return self.busy_ps.get(device, 0) / self.time_ps if self.time_ps else 0.0
+
+
+def _output_bytes(record) -> int:
+    return int(record.bytes_written)
+
+
+def _path_energy_per_bit(system, src: str, dst: str) -> float:
+    """Energy per bit of sending from ``src`` to ``dst``: the sum over the links of the route."""
+    network = system.network
+    total = 0.0
+    for u, v, _ in network.router.route(src, dst):
+        link = network.link(u, v)
+        total += getattr(getattr(link, "config", link), "energy").transfer
+    return total
+
+
+def _allreduce_bits_J(system, members: list[str], rec) -> tuple[int, float]:
+    """Bytes a ring all-reduce puts on links, and their energy."""
+    n = len(members)
+    if n < 2:
+        return 0, 0.0
+    volume = int(rec.m) * int(rec.n) * max(1, int(rec.activation_bits) // 8)
+    piece = -(-volume // n)
+    moved = energy = 0
+    for i in range(n):
+        per_bit = _path_energy_per_bit(system, members[i], members[(i + 1) % n])
+        moved += 2 * (n - 1) * piece
+        energy += 2 * (n - 1) * piece * 8 * per_bit
+    return moved, energy
+
+
+def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
+    """Run ``trace`` placed by ``assignment`` on ``system``; return its timeline and totals."""
+    env = system.env
+    n = len(trace)
+    if len(assignment.devices) != n:
+        raise SimulationError(f"assignment has {len(assignment.devices)} devices for {n} operators")
+    records = [trace.record(i) for i in range(n)]
+    done = [env.event() for _ in range(n)]
+    events: list[TimelineEvent] = []
+    moved = {"link": 0, "J": 0.0}
+    streams = assignment.streams or (0,) * n
+
+    def run_op(i: int):
+        rec, where = records[i], assignment.devices[i]
+        deps = trace.deps_of(i)
+        if deps:
+            yield simpy.AllOf(env, [done[d] for d in deps])
+        for d in deps:
+            src = assignment.devices[d]
+            if src != where and src in system.devices and where in system.devices:
+                nbytes = _output_bytes(records[d])
+                if nbytes:
+                    t0 = env.now
+                    yield system.transfer(src, where, nbytes)
+                    moved["link"] += nbytes
+                    moved["J"] += nbytes * 8 * _path_energy_per_bit(system, src, where)
+                    events.append(TimelineEvent(f"{src}->{where}", records[d].name, "transfer", t0, env.now,
+                                                streams[i], rec.layer))
+        t0 = env.now
+        if rec.kind == "allreduce":
+            yield system.allreduce(where, rec)
+            members = system.group(where) if where not in system.devices else [where]
+            nbytes, joules = _allreduce_bits_J(system, members, rec)
+            moved["link"] += nbytes
+            moved["J"] += joules
+            device_name = where
+        else:
+            if where not in system.devices:
+                raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
+                                      f"not a device of system {system.name}")
+            yield system.execute(where, rec)
+            device_name = where
+        events.append(TimelineEvent(device_name, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
+        done[i].succeed()
+
+    for i in range(n):
+        env.process(run_op(i))
+    finish = simpy.AllOf(env, done)
+    env.run(until=finish)
+    return _summarise(system, events, moved["link"], env.now - start_ps, moved["J"])
+
+
+def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0) -> StepRun:
+    busy: dict[str, int] = {}
+    for ev in events:
+        if ev.kind != "transfer":
+            busy[ev.device] = busy.get(ev.device, 0) + (ev.end_ps - ev.start_ps)
+    flops = {name: dev.stats.flops for name, dev in system.devices.items()}
+    moved = {name: dev.stats.bytes_moved for name, dev in system.devices.items()}
+    return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J)
