@@ -66,9 +66,10 @@ class HostChannel:
     def _request(self, cmd: int, key, row: int) -> None:
         state, tables = self.state, self.tables
         opener = tables.role[cmd] == "open"
-        if tables.role[cmd] == "close" and not state.any_open(key):
-            return
+        closer = tables.role[cmd] == "close"
         while True:
+            if closer and not state.any_open(key):
+                return                           # nothing (left) to close, e.g. after a refresh
             nxt = state.next_command(cmd, key, row)
             if opener and nxt == cmd and self._is_open(key, row):
                 return

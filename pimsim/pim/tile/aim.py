@@ -36,7 +36,7 @@ class AimTile:
         self.rd_latency = tables.latency[tables.cmd["RDMAC16"]]
 
     def start(self) -> Timeline:
-        return Timeline(windows=[] if self.track else None)
+        return Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
 
     def earliest(self, st: Timeline, cmd: str) -> int:
         lat = self.lat
@@ -50,7 +50,8 @@ class AimTile:
     def _mode(self, st: Timeline, cmd: str) -> None:
         register = cmd in REGISTER
         if st.mode != register:
-            st.issue("TMOD", self.earliest(st, cmd))
+            tick = st.issue("TMOD", self.earliest(st, cmd))
+            st.silence(tick, tick + self.lat("TMOD", cmd))
             st.mode = register
             if register:
                 st.add("register", 1)
@@ -81,9 +82,10 @@ class AimTile:
 
     def bank_op(self, st: Timeline, cmd: str, n: int, row: int) -> None:
         """One MAC_ABK / EWMUL / EWADD_BK of n columns on ``row``."""
-        self.open_row(st, row, cmd)
+        act = self.open_row(st, row, cmd)
         last = self.burst(st, cmd, n)
-        st.burst_span(last - (n - 1) * max(self.lat(cmd, cmd), 1), last)
+        first = last - (n - 1) * max(self.lat(cmd, cmd), 1)
+        st.burst_span(first - self.lat("ACT16", cmd) if act is None else act, last)
 
     def read_out(self, st: Timeline, count: int) -> None:
         """``count`` blocking RD_MACs, each waiting for the previous one's completion."""
@@ -185,7 +187,7 @@ class AimTile:
         if not refresh:
             return ticks, 0
         lat = self.lat
-        cost = lat("PREA", "REF") + lat("REF", "ACT16") + lat("ACT16", cmd)
+        cost = lat("PREA", "REF") + lat("REF", "ACT16")
         refi = self.tables.cycles["tREFI"] * self.tables.tpc
         return refresh_walk(st, ticks, refi, cost, lat("PREA", "REF") + 1)
 

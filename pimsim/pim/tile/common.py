@@ -67,6 +67,7 @@ class Timeline:
     opened: frozenset = frozenset()                          # bank sets with a row open (host streams)
     windows: list | None = None     # (start, next burst start) of every stretch between bank bursts
     burst_end: int = -1             # tick of the last command of the last bank burst
+    silences: list | None = None    # (start, end) after mode switches, when no command may issue
 
     def at(self, kind: str) -> int:
         return self.last.get(kind, NEG)
@@ -80,12 +81,18 @@ class Timeline:
     def copy(self) -> "Timeline":
         return Timeline(self.t, dict(self.last), self.mode, self.open_row, self.ready, self.end, dict(self.counts),
                         dict(self.phase), self.opened, None if self.windows is None else list(self.windows),
-                        self.burst_end)
+                        self.burst_end, None if self.silences is None else list(self.silences))
 
-    def burst_span(self, first: int, last: int) -> None:
-        """A compute burst ran from ``first`` to ``last``: the stretch before it is a refresh window."""
+    def silence(self, start: int, end: int) -> None:
+        """No command may issue in [start, end) (a mode switch): a refresh falling due waits too."""
+        if self.silences is not None:
+            self.silences.append((start, end))
+
+    def burst_span(self, opened: int, last: int) -> None:
+        """A bank burst ended at ``last``; its rows opened (or, if they stayed open, had to be open) at
+        ``opened``. The stretch from the previous burst's end to ``opened`` is a refresh window."""
         if self.windows is not None:
-            self.windows.append((self.burst_end + 1, first))
+            self.windows.append((self.burst_end + 1, opened))
         self.burst_end = last
 
     def add(self, phase: str, ticks: int) -> None:
@@ -116,10 +123,12 @@ def repeat(state: Timeline, n: int, step) -> Timeline:
         a, b, o = getattr(first, field), getattr(second, field), getattr(out, field)
         for key, v in b.items():
             o[key] = a.get(key, 0) + k * (v - a.get(key, 0))
-    if second.windows is not None:
-        period = second.t - first.t
-        new = second.windows[len(first.windows):]
-        out.windows = second.windows + [(s + j * period, e + j * period) for j in range(1, k) for s, e in new]
+    period = second.t - first.t
+    for field in ("windows", "silences"):
+        a, b = getattr(first, field), getattr(second, field)
+        if b is not None:
+            new = b[len(a):]
+            setattr(out, field, b + [(s + j * period, e + j * period) for j in range(1, k) for s, e in new])
     return out
 
 
@@ -127,13 +136,15 @@ def refresh_walk(st: Timeline, ticks: int, refi: int, cost: int, small: int) -> 
     """(duration, refreshes) with a refresh due every ``refi`` ticks, placed where it lands.
 
     A refresh due inside a bank burst waits for the burst's end (it never splits
-    one); in a stretch between bursts it closes the rows at once and the next
-    burst can start only ``cost`` (tRP + tRFC + tRCD) later, so it delays the
-    kernel by ``max(small, due + cost - next burst start)``.
+    one); in a stretch between bursts it closes the rows at once, and the next
+    burst's rows can open only ``cost`` (tRP + tRFC) later, so it delays the
+    kernel by ``max(small, due + cost - the open that burst needed)``.
     """
     windows = st.windows or [(0, math.inf)]
     windows = windows + [(st.burst_end + 1, math.inf)]
     starts = [w[0] for w in windows]
+    quiet = st.silences or []
+    quiet_starts = [q[0] for q in quiet]
     delay = count = 0
     while (count + 1) * refi <= ticks + delay:
         due = (count + 1) * refi - delay
@@ -143,6 +154,9 @@ def refresh_walk(st: Timeline, ticks: int, refi: int, cost: int, small: int) -> 
             i = min(i + 1, len(windows) - 1)
             start, nxt = windows[i]
             due = max(due, start)
+        j = bisect.bisect_right(quiet_starts, due) - 1
+        if j >= 0 and due < quiet[j][1]:
+            due = quiet[j][1]                # the refresh waits out a mode switch, like any command
         delay += max(small, due + cost - nxt) if nxt != math.inf else small
         count += 1
     return ticks + delay, count

@@ -71,7 +71,7 @@ class HostTile:
         self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
 
     def start(self) -> Timeline:
-        return Timeline(windows=[] if self.track else None)
+        return Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
 
     # -- primitives --------------------------------------------------------------------
     def earliest(self, st: Timeline, cmd: str, key) -> int:
@@ -89,6 +89,7 @@ class HostTile:
             tick = self.earliest(st, cmd, key)
             tick = max(tick, self.earliest(st, self.mode_cmd, key))
             self._record(st, self.mode_cmd, key, tick, 1)
+            st.silence(tick, tick + self.lat(self.mode_cmd, key, cmd, key))
             st.mode = cmd in self.register
             if st.mode:
                 st.add("register", 1)
@@ -109,12 +110,12 @@ class HostTile:
             horizon = st.t - self.horizon
             st.last = {k: v for k, v in st.last.items() if v > horizon}
 
-    def open_block(self, st: Timeline, keys: list) -> int:
+    def open_block(self, st: Timeline, keys: list) -> int | None:
         """Close (where open) and reopen a new row in every distinct bank set; returns the last open tick."""
         lay = self.layout
         distinct = list(dict.fromkeys(keys))
         if not distinct:
-            return st.t
+            return None
         start = st.t
         for k in distinct:
             if self._any_open(st, k):
@@ -130,12 +131,11 @@ class HostTile:
         banks = set(self.tables.banks(key))
         return any(banks & set(self.tables.banks(k)) for k in st.opened)
 
-    def macs(self, st: Timeline, keys: list, n: int) -> None:
-        """n column steps, each one MAC per key (in order)."""
+    def macs(self, st: Timeline, keys: list, n: int, opened: int) -> None:
+        """n column steps, each one MAC per key (in order), on rows opened at tick ``opened``."""
         if not keys:
             return
         mac = self.layout.mac
-        first = self.earliest(st, mac, keys[0])
 
         def column(s):
             for k in keys:
@@ -143,7 +143,7 @@ class HostTile:
             return s
         out = repeat(st, n, column)
         st.__dict__.update(out.__dict__)
-        st.burst_span(first, st.t - 1)
+        st.burst_span(opened, st.t - 1)
 
     # -- kernels ---------------------------------------------------------------------------
     def gemv(self, plan, batch: int = 1, pieces: int = 1) -> Timeline:
@@ -154,10 +154,10 @@ class HostTile:
             n = plan.chunk_cols(r)
             for sub in range(sub_rows):
                 keys = block_keys(lay, size, slots, sub)
-                self.open_block(st, keys)
+                opened = self.open_block(st, keys)
                 if sub == 0 and (plan.chunks > 1 or (g == 0 and r == 0)):
                     self.issue(st, lay.fill, lay.stream_key, n)
-                self.macs(st, keys, n)
+                self.macs(st, keys, n, opened)
             return st
 
         def group(st, g, size):
@@ -182,13 +182,12 @@ class HostTile:
         regs = self.spec.compute.buffer // self.spec.dram.organisation.access_bytes
 
         def row(st, cols):
-            self.open_block(st, [key])
-            begin = self.earliest(st, "EWFILL", key)
+            opened = self.open_block(st, [key])
             for first in range(0, cols, regs):
                 k = min(regs, cols - first)
                 for cmd in ("EWFILL", "EWOP", "EWMOV"):
                     self.issue(st, cmd, key, k)
-            st.burst_span(begin, st.t - 1)
+            st.burst_span(opened, st.t - 1)
             return st
         st = repeat(self.start(), plan.rows - 1, lambda s: row(s, plan.cols_per_row))
         return row(st, plan.cols_last)
@@ -203,5 +202,5 @@ class HostTile:
         ref_key = (0,) + (None,) * (len(self.tables.levels) - 2)
         lat = self.lat
         rp = lat("PREA", ref_key, "REF", ref_key)
-        cost = rp + lat("REF", ref_key, lay.opener, k) + lat(lay.opener, k, lay.mac, k)
+        cost = rp + lat("REF", ref_key, lay.opener, k)
         return refresh_walk(st, ticks, self.tables.cycles["tREFI"] * self.tables.tpc, cost, rp + 1)
