@@ -94,7 +94,7 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 @click.option("--placements", "-p", default="gpu,attacc,neupim,cent", show_default=True,
               help="Comma-separated placements (gpu, attacc, npu, npu+pim, neupim, cent, upmem, cxl-tiered).")
 @click.option("--batch", "-b", default="64", show_default=True, help="Batch size, or 'max' (largest that fits).")
-@click.option("--context", "-c", default=4096, show_default=True, type=int, help="Prompt tokens before decoding.")
+@click.option("--context", "-c", default=4096, show_default=True, type=int, help="Context length at the end: prompt + generated tokens.")
 @click.option("--output-len", "-n", default=128, show_default=True, type=int, help="Tokens generated per request.")
 @click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
               help="Run a placement on another system preset (e.g. gpu=dgx-a100-hbm3).")

@@ -50,7 +50,7 @@ class CxlMemoryConfig(PresetConfig):
 class CxlMemory(Device, kind="cxl-memory"):
     """One memory expander; it serves plain reads and writes."""
 
-    supported_ops = ("kv_read", "kv_write", "embedding")
+    supported_ops = ("kv_read", "kv_write", "embedding", "recv")   # recv: data read here for another device
 
     @property
     def capacity_bytes(self) -> int:

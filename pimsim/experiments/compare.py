@@ -39,8 +39,11 @@ def compare(model: str, placements, batch: int, context: int, output_len: int, s
             decode_samples: int = 3, max_positions: int | None = None, progress=None) -> list[Outcome]:
     """Run every placement; a placement that cannot run (e.g. does not fit) is reported, not fatal."""
     outcomes = []
+    if output_len >= context:
+        raise ConfigError(f"--output-len ({output_len}) must be shorter than --context ({context}), which counts "
+                          f"the prompt and the generated tokens")
     for name in placements:
-        spec = ScenarioSpec(model=model, placement=name, batch=batch, prompt_tokens=context,
+        spec = ScenarioSpec(model=model, placement=name, batch=batch, prompt_tokens=context - output_len,
                             output_tokens=output_len, system=(systems or {}).get(name),
                             placement_options=tuple(sorted((options or {}).get(name, {}).items())),
                             decode_samples=decode_samples, max_positions=max_positions)

@@ -56,13 +56,13 @@ def load_inputs(spec: ScenarioSpec):
     return model, placement, system
 
 
-def largest_batch(model, placement, system, context: int, limit: int = 4096) -> int:
+def largest_batch(model, placement, system, context: int, precision: str = "FP16", limit: int = 4096) -> int:
     """The largest batch whose tensors fit the system under ``placement`` (0 if none does)."""
     lo, hi = 0, limit
     while lo < hi:
         mid = (lo + hi + 1) // 2
         try:
-            placement.check_capacity(model, mid, context, system)
+            placement.check_capacity(model, mid, context, system, precision)
             lo = mid
         except CapacityError:
             hi = mid - 1
@@ -70,7 +70,12 @@ def largest_batch(model, placement, system, context: int, limit: int = 4096) -> 
 
 
 def sample_contexts(prompt: int, output: int, samples: int) -> list[int]:
-    """Context lengths of decode steps 1 .. output-1 (as AttAcc counts them), evenly sampled."""
+    """Context lengths of decode steps 1 .. output-1 (as AttAcc counts them), evenly sampled.
+
+    Step i attends prompt + i tokens and produces token i + 1; the last of ``output``
+    tokens is produced with prompt + output - 1 keys, so the context never exceeds
+    prompt + output.
+    """
     first, last = prompt + 1, prompt + max(output - 1, 1)
     if samples < 2 or first == last:
         return [first]
@@ -81,11 +86,11 @@ def run_scenario(spec: ScenarioSpec) -> dict:
     """Simulate ``spec``; return one flat result record (see :mod:`pimsim.experiments.metrics`)."""
     model, placement, system = load_inputs(spec)
     context = spec.prompt_tokens + spec.output_tokens
-    batch = spec.batch or largest_batch(model, placement, system, context)
+    batch = spec.batch or largest_batch(model, placement, system, context, spec.precision)
     if batch < 1:
         raise CapacityError(f"not even one sequence of {context} tokens of {model.name} fits "
                             f"{system.name} under placement '{spec.placement}'")
-    placement.check_capacity(model, batch, context, system)
+    placement.check_capacity(model, batch, context, system, spec.precision)
     steps = [run_decode_step(model, placement, system, batch, ctx, spec.precision)
              for ctx in sample_contexts(spec.prompt_tokens, spec.output_tokens, spec.decode_samples)]
     prefill = run_prefill(model, placement, system, batch, spec.prompt_tokens, spec.precision)

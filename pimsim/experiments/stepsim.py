@@ -1,8 +1,9 @@
 """Run an assigned trace in a system's SimPy world: operators, transfers, collectives.
 
-Every operator is a SimPy process. It waits for the operators it depends on,
-brings their outputs over the network when they were produced on another
-device, then holds its own device for the device model's cost (devices run one
+Every operator is a SimPy process. It waits for the operators it depends on
+and for their outputs to arrive when they were produced on another device (a
+producer pushes its output once to every device that consumes it, as soon as
+it is done), then holds its own device for the device model's cost (devices run one
 operator at a time, in the order operators ask for them). A collective
 (``allreduce``) runs as a ring over its device group. What happened is kept as
 a timeline (device, operator, start, end) from which utilisation, bytes moved
@@ -88,22 +89,43 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
     moved = {"link": 0, "J": 0.0}
     streams = assignment.streams or (0,) * n
 
+    devices = assignment.devices
+    arrivals: dict[tuple[int, str], simpy.Event] = {}     # (producer, device) -> its output is there
+    for i in range(n):
+        for d in trace.deps_of(i):
+            src, dst = devices[d], devices[i]
+            if src != dst and src in system.devices and dst in system.devices and _output_bytes(records[d]):
+                arrivals.setdefault((d, dst), env.event())
+    pushes: dict[int, list[str]] = {}
+    for d, dst in arrivals:
+        pushes.setdefault(d, []).append(dst)
+
+    lanes: dict[tuple[str, str], simpy.Resource] = {}
+
+    def push(d: int, dst: str):
+        """The producer's output goes to a consuming device once, as soon as it exists.
+
+        Transfers between one pair of devices go in order (one DMA stream per pair), so
+        that data needed first is not slowed by everything queued behind it.
+        """
+        src, nbytes = devices[d], _output_bytes(records[d])
+        lane = lanes.setdefault((src, dst), simpy.Resource(env, capacity=1))
+        with lane.request() as turn:
+            yield turn
+            t0 = env.now
+            yield system.transfer(src, dst, nbytes)
+        moved["link"] += nbytes
+        moved["J"] += nbytes * 8 * _path_energy_per_bit(system, src, dst)
+        events.append(TimelineEvent(f"{src}->{dst}", records[d].name, "transfer", t0, env.now, streams[d],
+                                    records[d].layer))
+        arrivals[(d, dst)].succeed()
+
     def run_op(i: int):
-        rec, where = records[i], assignment.devices[i]
+        rec, where = records[i], devices[i]
         deps = trace.deps_of(i)
         if deps:
-            yield simpy.AllOf(env, [done[d] for d in deps])
-        for d in deps:
-            src = assignment.devices[d]
-            if src != where and src in system.devices and where in system.devices:
-                nbytes = _output_bytes(records[d])
-                if nbytes:
-                    t0 = env.now
-                    yield system.transfer(src, where, nbytes)
-                    moved["link"] += nbytes
-                    moved["J"] += nbytes * 8 * _path_energy_per_bit(system, src, where)
-                    events.append(TimelineEvent(f"{src}->{where}", records[d].name, "transfer", t0, env.now,
-                                                streams[i], rec.layer))
+            waits = [done[d] for d in deps] + [arrivals[(d, where)] for d in deps if (d, where) in arrivals]
+            yield simpy.AllOf(env, waits)
         t0 = env.now
         if rec.kind == "allreduce":
             yield system.allreduce(where, rec)
@@ -111,14 +133,15 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
             nbytes, joules = _allreduce_bits_J(system, members, rec)
             moved["link"] += nbytes
             moved["J"] += joules
-            device_name = where
         else:
             if where not in system.devices:
                 raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
                                       f"not a device of system {system.name}")
-            yield system.execute(where, rec)
-            device_name = where
-        events.append(TimelineEvent(device_name, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
+            duration = yield system.execute(where, rec)
+            t0 = env.now - int(duration or 0)        # service time only, not the wait for the device
+        events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
+        for dst in pushes.get(i, ()):
+            env.process(push(i, dst))
         done[i].succeed()
 
     for i in range(n):
@@ -129,10 +152,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
 
 def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0) -> StepRun:
-    busy: dict[str, int] = {}
-    for ev in events:
-        if ev.kind != "transfer":
-            busy[ev.device] = busy.get(ev.device, 0) + (ev.end_ps - ev.start_ps)
+    busy = {name: dev.stats.busy_ps for name, dev in system.devices.items()}
     flops = {name: dev.stats.flops for name, dev in system.devices.items()}
     moved = {name: dev.stats.bytes_moved for name, dev in system.devices.items()}
     return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J)

@@ -5,6 +5,13 @@ One module per published design; each registers itself by name:
 and ``neupim`` (NeuPIMs), ``cent`` (CENT), ``upmem`` and ``cxl-tiered``.
 """
 
-from pimsim.placement.base import (Assignment, PassPlan, Placement, TensorPlacement, get_placement,  # noqa: F401
-                                   kv_bytes, weight_bytes)
-from pimsim.placement import gpu  # noqa: F401,E402
+from pimsim.placement import cxl_tiered, gpu, upmem  # noqa: F401,E402
+from pimsim.placement.base import (  # noqa: F401
+                                   Assignment,
+                                   PassPlan,
+                                   Placement,
+                                   TensorPlacement,
+                                   get_placement,
+                                   kv_bytes,
+                                   weight_bytes,
+)

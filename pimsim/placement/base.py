@@ -48,17 +48,25 @@ class Assignment:
 
 
 def group_capacity(system_spec, group: str) -> int:
-    """Total memory of a device group (bytes), from its presets."""
+    """Total memory of a device group (bytes), as its device model reports it."""
     node = system_spec.devices[group]
     return node.count * device_capacity(node.config)
 
 
 def device_capacity(config) -> int:
-    for field in ("memory_capacity", "capacity", "mram_capacity"):
-        value = getattr(config, field, None)
-        if isinstance(value, int):
-            return value
-    return 0
+    """Memory one device of preset ``config`` holds (0 for devices without memory of their own)."""
+    from pimsim.devices.base import Device
+    from pimsim.system.builder import PASSIVE_KINDS
+
+    if config.kind in PASSIVE_KINDS:
+        return 0
+    model = Device.registry.get(config.kind)
+    return int(model("capacity-probe", config).capacity_bytes)
+
+
+def first(system_spec, group: str) -> str:
+    """The simulated representative of a device group (``gpu0``, or ``gpu`` if it has one member)."""
+    return system_spec.devices[group].instances[0]
 
 
 def require_group(system_spec, group: str, placement: str) -> None:
@@ -114,11 +122,11 @@ class Placement(Pluggable, registry=Registry("placement")):
         """Tensor-parallel degree the trace must be generated with for this system."""
         return 1
 
-    def tensors(self, model, batch: int, context: int, system_spec) -> list[TensorPlacement]:
+    def tensors(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> list[TensorPlacement]:
         raise NotImplementedError
 
-    def check_capacity(self, model, batch: int, context: int, system_spec) -> None:
-        check_fits(system_spec, self.tensors(model, batch, context, system_spec))
+    def check_capacity(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> None:
+        check_fits(system_spec, self.tensors(model, batch, context, system_spec, precision))
 
     def place(self, trace, system_spec) -> Assignment:
         raise NotImplementedError
@@ -140,9 +148,17 @@ class Placement(Pluggable, registry=Registry("placement")):
 
         trace = generate(model, self.scenario(phase, batch, tokens, precision, system_spec))
         assignment = dataclasses.replace(self.place(trace, system_spec),
-                                         tensors=tuple(self.tensors(model, batch, tokens, system_spec)))
+                                         tensors=tuple(self.tensors(model, batch, tokens, system_spec, precision)))
         produced = batch if phase == "decode" else batch   # a prefill pass yields each sequence's first token
         return PassPlan(trace, assignment, produced)
+
+
+def model_bytes(model, batch: int, context: int, precision: str) -> tuple[int, int]:
+    """(weight bytes, KV-cache bytes) of ``batch`` sequences of ``context`` tokens at ``precision``."""
+    from pimsim.trace.scenario import parse_precision
+
+    bits = parse_precision(precision)
+    return weight_bytes(model, bits.weight_bits), kv_bytes(model, batch, context, bits.kv_bits)
 
 
 def weight_bytes(model, weight_bits: int = 16) -> int:

@@ -14,13 +14,14 @@ GPU cost of each operator is the roofline of :mod:`pimsim.devices.roofline`.
 
 from __future__ import annotations
 
-from pimsim.placement.base import (Assignment, Placement, TensorPlacement, kv_bytes, require_group,
-                                   weight_bytes)
-from pimsim.trace.scenario import parse_precision
-
-
-def bits_of(precision: str):
-    return parse_precision(precision)
+from pimsim.placement.base import (
+    Assignment,
+    Placement,
+    TensorPlacement,
+    first,
+    model_bytes,
+    require_group,
+)
 
 
 class GpuOnly(Placement, kind="gpu"):
@@ -30,17 +31,17 @@ class GpuOnly(Placement, kind="gpu"):
 
     @classmethod
     def options(cls) -> dict:
-        return {"tp": 0, "precision": "FP16"}
+        return {"tp": 0}
 
     def tensor_parallel(self, system_spec) -> int:
         require_group(system_spec, "gpu", self.kind)
         return self.opts["tp"] or system_spec.devices["gpu"].count
 
-    def tensors(self, model, batch: int, context: int, system_spec) -> list[TensorPlacement]:
+    def tensors(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> list[TensorPlacement]:
         require_group(system_spec, "gpu", self.kind)
-        bits = bits_of(self.opts["precision"])
-        return [TensorPlacement("weights", "gpu", weight_bytes(model, bits.weight_bits)),
-                TensorPlacement("kv_cache", "gpu", kv_bytes(model, batch, context, bits.kv_bits))]
+        weights, kv = model_bytes(model, batch, context, precision)
+        return [TensorPlacement("weights", "gpu", weights),
+                TensorPlacement("kv_cache", "gpu", kv)]
 
     def place(self, trace, system_spec) -> Assignment:
         tp = self.tensor_parallel(system_spec)
@@ -48,6 +49,7 @@ class GpuOnly(Placement, kind="gpu"):
         from pimsim.trace.schema import KINDS
 
         allreduce = KINDS.index("allreduce")
-        devices = tuple("gpu" if k == allreduce else "gpu0" for k in kinds)
+        gpu0 = first(system_spec, "gpu")
+        devices = tuple("gpu" if k == allreduce else gpu0 for k in kinds)
         return Assignment(self.kind, devices, (), notes=(f"tensor parallel over {tp} GPUs; gpu0 simulated",),
                           replicas=(("gpu", tp),))
