@@ -14,7 +14,8 @@ re-modelled on pimsim's timing tables (:mod:`pimsim.pim.timing`). Per tick:
    then oldest; activated requests first; writes drained between watermarks),
    issues its next command if legal: a PREA/PRE, an ACT16/ACT, or its own
    command — preceded by ``TMOD`` whenever it switches between register
-   commands and bank commands.
+   commands and bank commands. SYNC/EOC also wait for plain requests whose
+   row is already open (the reference could let EOC overtake them).
 
 AiM requests and plain requests never share the buffers (33 entries each).
 The controller is event-driven: :meth:`AimChannel.tick` returns the next tick
@@ -139,6 +140,8 @@ class AimChannel:
         if req is None and self.aim:
             req = self.aim[0]
             if req.kind == SYNC:
+                if self.active:                  # wait for activated plain requests to finish first
+                    return
                 self.aim.popleft()
                 req.depart = t
                 self.pending_reads.append(req)
@@ -228,7 +231,7 @@ class AimChannel:
         if self.refresh_pending and self._refresh_now():
             cmd = self.prea if state.any_open(self.all_key) else self.ref
             return min(soon, max(state.earliest(cmd, self.all_key), t + 1))
-        if self.aim:
+        if self.aim and not (self.aim[0].kind == SYNC and self.active):
             req = self.aim[0]
             if req.kind == SYNC:
                 return t + 1

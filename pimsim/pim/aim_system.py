@@ -86,6 +86,7 @@ class AimSystem:
             raise TraceError("an AiM instruction stream must end with EOC")
         self._wake(None, 0)
         self.env.run(until=self._done)
+        self.check_finished()
         return self.end_tick + 1
 
     def _wake(self, chan, tick: int) -> None:
@@ -172,11 +173,11 @@ class AimSystem:
         op = isr.op
         if op in ("SYNC", "EOC"):
             return [(chan, Request(None, None, -1, SYNC, blocking=True)) for chan in self._targets(isr)]
+        if op in ("R_MEM", "W_MEM"):
+            return [(self.of[isr.channel], self._mem_request(isr))]
         if op in ("GPR", "CFR") or ISR_COMMANDS.get(op) is None:
             return []
         cmd, span, blocking, register = self._decode[op]
-        if op in ("R_MEM", "W_MEM"):
-            return [(self.of[isr.channel], self._mem_request(isr))]
         key = self._key(span, isr)
         row = AF_LUT_ROW if op == "AF" else isr.row
         kind = READ if op == "RD_SBK" else WRITE if op == "WR_SBK" else AIM
@@ -207,6 +208,8 @@ class AimSystem:
 
     def _mem_request(self, isr) -> Request:
         write = isr.op == "W_MEM"
+        if not 0 <= isr.row < self.tables.spec.organisation.rows:
+            raise TraceError(f"{isr.op}: row {isr.row} is not in 0..{self.tables.spec.organisation.rows - 1}")
         cmd = self.tables.cmd["WR" if write else "RD"]
         return Request(cmd, self._key("bank", isr), isr.row, WRITE if write else READ)
 

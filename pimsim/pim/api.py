@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pimsim.core.errors import ConfigError
+from pimsim.core.errors import CapacityError, ConfigError
+from pimsim.core.units import format_bytes
 from pimsim.pim.kernels import aim as kaim
 from pimsim.pim.kernels import host as khost
 from pimsim.pim.kernels.plans import (channels_used, check_positive, check_rows, elementwise_plan, gemv_plan,
@@ -141,6 +142,11 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
     spec = device(dev)
     c, kv = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels)
     if _is_aim(spec):
+        elems = spec.compute.buffer // spec.elem_bytes
+        if head_dim > elems:
+            raise CapacityError(f"head_dim {head_dim} does not fit the {format_bytes(spec.compute.buffer)} global "
+                                f"buffer of {spec.name} ({elems} FP16): the score layout needs one head's q in it",
+                                "shape")
         k_rows, v_rows = kaim.attention_rows(seq, kv, head_dim, c)
         check_rows(batch * (k_rows + v_rows), spec, f"the KV cache of {batch} x {seq} tokens")
         return

@@ -60,6 +60,16 @@ class PimModuleTiming:
             return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch).time_ps
         raise SimulationError(f"the PIM model of {self.spec.name} has no kernel for '{kind}' operators")
 
+    def softmax_ps(self, op) -> int:
+        """Softmax on the PIM memory's own unit (AttAcc: the buffer die), when the preset has one."""
+        c = self.copies
+        batch, heads = max(int(op.batch), 1), max(int(op.heads), 1)
+        if batch >= c:
+            batch = _ceil(batch, c)
+        else:
+            heads = _ceil(heads, c)
+        return int(api.softmax_time_ps(self.spec, max(int(op.seq), 1), heads, batch))
+
 
 def pim_preset_names() -> list[str]:
     """Names of every ``kind: pim`` preset (their ``preset:`` chains resolved)."""
