@@ -34,8 +34,14 @@ from pimsim.core.errors import CapacityError, ConfigError
 from pimsim.core.units import format_bytes
 from pimsim.pim.kernels import aim as kaim
 from pimsim.pim.kernels import host as khost
-from pimsim.pim.kernels.plans import (channels_used, check_positive, check_rows, elementwise_plan, gemv_plan,
-                                      host_rows_per_bank)
+from pimsim.pim.kernels.plans import (
+    channels_used,
+    check_positive,
+    check_rows,
+    elementwise_plan,
+    gemv_plan,
+    host_rows_per_bank,
+)
 from pimsim.pim.result import KernelResult
 from pimsim.pim.runner import check_fidelity, run_aim, run_host
 from pimsim.pim.spec import PimSpec, load_pim
@@ -60,12 +66,16 @@ def device(dev) -> PimSpec:
     raise ConfigError(f"expected a PIM preset name or spec, got {dev!r}")
 
 
+def _layout(spec) -> khost.HostLayout:
+    return spec.cached("host-layout", lambda: khost.HostLayout(spec))
+
+
 def _is_aim(spec) -> bool:
     return spec.arch.architecture == "aim"
 
 
 def _streams(spec) -> int:
-    return khost.HostLayout(spec).streams if not _is_aim(spec) else 1
+    return _layout(spec).streams if not _is_aim(spec) else 1
 
 
 # -- GEMV ------------------------------------------------------------------------------------
@@ -92,7 +102,7 @@ def gemv(dev, m: int, k: int, batch: int = 1, channels: int | None = None, fidel
         return run_aim(spec, "gemv", shape, c, fidelity, refresh,
                        lambda: kaim.gemv_isrs(plan, spec.dram.organisation.channels, batch),
                        lambda tile: tile.gemv(plan, batch), data)
-    layout = khost.HostLayout(spec)
+    layout = _layout(spec)
     return run_host(spec, "gemv", shape, c, fidelity, refresh,
                     lambda: khost.gemv_requests(layout, plan) * batch,
                     lambda tile: tile.gemv(plan, batch), data, c * layout.streams)
@@ -112,7 +122,7 @@ def elementwise(dev, op: str, n: int, channels: int | None = None, fidelity: str
         return run_aim(spec, op, shape, c, fidelity, refresh,
                        lambda: kaim.elementwise_isrs(plan, spec.dram.organisation.channels, op),
                        lambda tile: tile.elementwise(plan, op), 3 * ELEM * n)
-    layout = khost.HostLayout(spec)
+    layout = _layout(spec)
     if not layout.hbm_pim:
         raise ConfigError(f"{spec.name}: AttAcc-style PIM units do GEMVs only; element-wise operations "
                           "are not part of its command set")
@@ -150,7 +160,7 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
         k_rows, v_rows = kaim.attention_rows(seq, kv, head_dim, c)
         check_rows(batch * (k_rows + v_rows), spec, f"the KV cache of {batch} x {seq} tokens")
         return
-    layout = khost.HostLayout(spec)
+    layout = _layout(spec)
     per = _host_pieces(spec, layout, c, batch * kv)
     rows = host_rows_per_bank(gemv_plan(spec, seq, head_dim, 1, 1, spread=layout.units), spec)[0]
     rows += host_rows_per_bank(gemv_plan(spec, head_dim, seq, 1, 1, spread=layout.units), spec)[0]
@@ -192,7 +202,7 @@ def attention_context(dev, seq: int, heads: int, head_dim: int, batch: int = 1, 
 
 
 def _host_attention(spec, kernel, shape, c, fidelity, refresh, data, m, k, pieces) -> KernelResult:
-    layout = khost.HostLayout(spec)
+    layout = _layout(spec)
     plan = gemv_plan(spec, m, k, 1, 1, spread=layout.units)
     per = _host_pieces(spec, layout, c, pieces)
     used = min(c * layout.streams, pieces)

@@ -46,7 +46,7 @@ def run_aim(spec, kernel: str, shape: dict, channels: int, fidelity: str, refres
         counts = {k: v for k, v in counts.items() if v}
         refreshes = counts.get("REF", 0)
     else:
-        tile = AimTile(tables, track=on)
+        tile = spec.cached(("aim-tile", on), lambda: AimTile(tables, track=on))
         st = tile_fn(tile)
         ticks, per_channel = tile.finish(st, on, "EWMUL16" if "EWMUL16" in st.counts else "MAC16")
         counts = {k: v * channels for k, v in st.counts.items()}
@@ -71,7 +71,7 @@ def run_host(spec, kernel: str, shape: dict, channels: int, fidelity: str, refre
         ticks = chan.run(requests_fn())
         counts = {n: c for n, c in zip(tables.names, chan.state.counts)}
     else:
-        tile = HostTile(spec, track=on)
+        tile = spec.cached(("host-tile", on), lambda: HostTile(spec, track=on))
         st = tile_fn(tile)
         ticks, nref = tile.finish(st, on)
         counts = dict(st.counts)

@@ -156,12 +156,13 @@ class PimSpec:
     @property
     def banks_per_unit(self) -> int:
         o, d = self.dram.organisation, self.dram
-        return {"bank": 1, "bank_pair": 2, "bank_group": o.banks,
-                "buffer_die": d.banks_per_channel // o.pseudo_channels}[self.compute.placement]
+        return self.cached("banks_per_unit", lambda: {
+            "bank": 1, "bank_pair": 2, "bank_group": o.banks,
+            "buffer_die": d.banks_per_channel // o.pseudo_channels}[self.compute.placement])
 
     @property
     def units_per_channel(self) -> int:
-        return self.dram.banks_per_channel // self.banks_per_unit
+        return self.cached("units_per_channel", lambda: self.dram.banks_per_channel // self.banks_per_unit)
 
     @property
     def elem_bytes(self) -> int:
@@ -184,6 +185,13 @@ class PimSpec:
             found = PimTables(self.dram, self.arch, self.cycles, self.compute.lanes)
             object.__setattr__(self, "_tables", found)
         return found
+
+    def cached(self, key, build):
+        """A per-device object (layouts, tile models with their latency caches), built once."""
+        store = self.__dict__.setdefault("_cache", {})
+        if key not in store:
+            store[key] = build()
+        return store[key]
 
     def mac_interval_cycles(self) -> int:
         """tCK between two MAC commands to the same units: the rules at the levels every MAC spans."""

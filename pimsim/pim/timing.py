@@ -117,6 +117,12 @@ class PimTables:
     # -- bank sets -----------------------------------------------------------
     def key_span(self, name: str) -> tuple[bool, ...] | None:
         """Which levels below the channel command ``name`` spans (None: it touches no bank)."""
+        spans = self.__dict__.setdefault("_spans", {})
+        if name not in spans:
+            spans[name] = self._key_span(name)
+        return spans[name]
+
+    def _key_span(self, name: str) -> tuple[bool, ...] | None:
         if name in ("PREA", "REF"):
             return tuple(j >= self.scope_level for j in range(1, len(self.levels)))
         if name in COMMANDS:

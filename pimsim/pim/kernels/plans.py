@@ -36,7 +36,6 @@ Attention pieces (per head, sequence of L tokens, head dimension d)
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from pimsim.core.errors import CapacityError, ConfigError
 from pimsim.core.units import format_bytes

@@ -78,7 +78,7 @@ class Timeline:
         self.t = max(self.t, tick + 1)
         return tick
 
-    def copy(self) -> "Timeline":
+    def copy(self) -> Timeline:
         return Timeline(self.t, dict(self.last), self.mode, self.open_row, self.ready, self.end, dict(self.counts),
                         dict(self.phase), self.opened, None if self.windows is None else list(self.windows),
                         self.burst_end, None if self.silences is None else list(self.silences))

@@ -69,6 +69,8 @@ class HostTile:
         t = self.tables
         self.scopes = 1 if spec.arch.architecture == "hbm-pim" else t.counts[t.scope_level]
         self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
+        self._memo: dict = {}
+        self._to: dict = {}            # (cmd, key) -> {(earlier cmd, key): latency}
 
     def start(self) -> Timeline:
         return Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
@@ -76,9 +78,13 @@ class HostTile:
     # -- primitives --------------------------------------------------------------------
     def earliest(self, st: Timeline, cmd: str, key) -> int:
         when = st.t
-        lat = self.lat
-        for (c, k), tick in st.last.items():
-            gap = lat(c, k, cmd, key)
+        to = self._to.get((cmd, key))
+        if to is None:
+            to = self._to[(cmd, key)] = {}
+        for ck, tick in st.last.items():
+            gap = to.get(ck)
+            if gap is None:
+                gap = to[ck] = self.lat(ck[0], ck[1], cmd, key)
             if gap and tick + gap > when:
                 when = tick + gap
         return when
@@ -113,37 +119,76 @@ class HostTile:
     def open_block(self, st: Timeline, keys: list) -> int | None:
         """Close (where open) and reopen a new row in every distinct bank set; returns the last open tick."""
         lay = self.layout
-        distinct = list(dict.fromkeys(keys))
+        distinct = self._distinct(tuple(keys))
         if not distinct:
             return None
         start = st.t
         for k in distinct:
-            if self._any_open(st, k):
+            if self._any_open(st.opened, k):
                 self.issue(st, lay.closer, k)
         last = start
         for k in distinct:
             last = self.issue(st, lay.opener, k)
-        st.opened = st.opened | set(distinct)
+        st.opened = self._union(st.opened, distinct)
         st.add("switch", last - start)
         return last
 
-    def _any_open(self, st: Timeline, key) -> bool:
-        banks = set(self.tables.banks(key))
-        return any(banks & set(self.tables.banks(k)) for k in st.opened)
+    def _distinct(self, keys: tuple) -> tuple:
+        found = self._memo.get(("distinct", keys))
+        if found is None:
+            found = self._memo[("distinct", keys)] = tuple(dict.fromkeys(keys))
+        return found
+
+    def _union(self, opened: frozenset, keys: tuple) -> frozenset:
+        found = self._memo.get(("union", opened, keys))
+        if found is None:
+            found = self._memo[("union", opened, keys)] = opened | frozenset(keys)
+        return found
+
+    def _any_open(self, opened: frozenset, key) -> bool:
+        """Does a bank set with an open row share a bank with ``key``? (memoised)"""
+        found = self._memo.get(("open", opened, key))
+        if found is None:
+            banks = set(self.tables.banks(key))
+            found = any(banks & set(self.tables.banks(k)) for k in opened)
+            self._memo[("open", opened, key)] = found
+        return found
 
     def macs(self, st: Timeline, keys: list, n: int, opened: int) -> None:
         """n column steps, each one MAC per key (in order), on rows opened at tick ``opened``."""
         if not keys:
             return
         mac = self.layout.mac
+        if len(set(keys)) == 1:                  # all-bank units: one burst of identical commands
+            last = self.issue(st, mac, keys[0], n * len(keys))
+            st.burst_span(opened, last)
+            return
 
-        def column(s):
-            for k in keys:
-                self.issue(s, mac, k)
-            return s
-        out = repeat(st, n, column)
-        st.__dict__.update(out.__dict__)
+        for k in keys:                           # the first column waits for the activations
+            self.issue(st, mac, k)
+        if n > 1:
+            period = self._column_period(tuple(keys))
+            shift = (n - 1) * period
+            for k in set(keys):
+                st.last[(mac, k)] += shift
+            st.t += shift
+            st.end += shift
+            st.counts[mac] += (n - 1) * len(keys)
         st.burst_span(opened, st.t - 1)
+
+    def _column_period(self, keys: tuple) -> int:
+        """Steady-state ticks per column step of MACs over ``keys`` (only the MAC-to-MAC rules bind)."""
+        found = self._memo.get(("period", keys))
+        if found is None:
+            mac = self.layout.mac
+            st = Timeline()
+            starts = []
+            for _ in range(3):
+                starts.append(self.earliest(st, mac, keys[0]))
+                for k in keys:
+                    self.issue(st, mac, k)
+            found = self._memo[("period", keys)] = starts[2] - starts[1]
+        return found
 
     # -- kernels ---------------------------------------------------------------------------
     def gemv(self, plan, batch: int = 1, pieces: int = 1) -> Timeline:
