@@ -43,8 +43,8 @@ class SweepSummary:
     where: str
 
     def text(self) -> str:
-        rate = f", {self.ran / self.run_s:.2f} points/s" if self.ran and self.run_s > 0 else ""
-        ran = (f"{self.ran} run now on {self.where} in {self.run_s:.1f} s{rate}" if self.ran
+        rate = f" ({self.ran / self.run_s:.2f} points/s)" if self.ran and self.run_s > 0 else ""
+        ran = (f"{self.ran} run now in {self.run_s:.1f} s{rate} on {self.where}" if self.ran
                else "nothing left to run")
         return (f"sweep {self.name}: {self.points} points, {self.done_before} finished before, {ran}; "
                 f"{self.points - self.failed} ok, {self.failed} failed\nresults: {self.output}")

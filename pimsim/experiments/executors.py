@@ -35,7 +35,7 @@ class SerialExecutor:
     """Every point in this process, one after another (debugging, tiny sweeps, tests)."""
 
     workers = 1
-    description = "in this process"
+    description = "this process, one point after another"
 
     def __enter__(self):
         return self

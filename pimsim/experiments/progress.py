@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 
@@ -15,8 +16,9 @@ class Progress:
         if enabled is None:
             enabled = hasattr(file, "isatty") and file.isatty()
         self.failed = 0
+        width = shutil.get_terminal_size((0, 0)).columns
         self._bar = tqdm(total=total, initial=done_before, desc=name, unit="pt", file=file, disable=not enabled,
-                         dynamic_ncols=True, smoothing=0.1, postfix={"failed": 0},
+                         dynamic_ncols=width > 0, ncols=None if width > 0 else 100, smoothing=0.1, postfix={"failed": 0},
                          bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} done"
                                     " [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
 
