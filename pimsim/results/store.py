@@ -51,10 +51,14 @@ def load(path) -> tuple[Header, dict[str, PointRecord]]:
 def _read_journal_header(jdir: Path) -> Header:
     where = str(jdir / HEADER_FILE)
     try:
-        data = json.loads((jdir / HEADER_FILE).read_text())
-        return Header(**data)
+        header = Header(**json.loads((jdir / HEADER_FILE).read_text()))
     except (OSError, ValueError, TypeError) as exc:
         raise ResultsError(f"unreadable journal header ({exc.__class__.__name__})", where) from None
+    texts = (header.name, header.kind, header.pimsim_version)
+    if not (all(isinstance(t, str) for t in texts) and isinstance(header.sweep, dict)
+            and isinstance(header.units, dict) and all(isinstance(u, str) for u in header.units.values())):
+        raise ResultsError("journal header has fields of the wrong type", where)
+    return header
 
 
 def _read_journal(jdir: Path) -> tuple[dict[str, PointRecord], list[Path]]:
@@ -177,6 +181,8 @@ def _open(path: Path, header: Header, checkpoint_every_s: float) -> ResultStore:
             header = dataclasses.replace(header, units={**old_header.units, **header.units})
         atomic_write_text(journal_dir(path) / HEADER_FILE, json.dumps(dataclasses.asdict(header), default=str))
     except BaseException:
+        with contextlib.suppress(OSError):
+            journal_dir(path).rmdir()          # only if empty: a journal with points stays
         os.close(lock_fd)
         raise
     return ResultStore(path, header, status, pending, parts, lock_fd, checkpoint_every_s)

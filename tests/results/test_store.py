@@ -190,3 +190,24 @@ def test_an_output_path_that_is_a_directory_is_one_error(tmp_path):
     with pytest.raises(ResultsError, match="is a directory"):
         with open_store(tmp_path, Header("x", "k", {}, {})):
             pass
+
+
+@pytest.mark.parametrize("text", ["{", "[]", '{"name": 1, "kind": "k", "sweep": {}, "units": {}}',
+                                  '{"name": "n", "kind": "k", "sweep": {}, "units": {"a": 1}}'])
+def test_a_damaged_journal_header_is_one_error(tmp_path, text):
+    path = tmp_path / "r.h5"
+    journal_dir(path).mkdir()
+    (journal_dir(path) / "header.json").write_text(text)
+    with pytest.raises(ResultsError, match="journal header"):
+        load(path)
+
+
+def test_a_file_that_is_not_a_results_file_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "precious.h5"
+    with h5py.File(path, "w") as f:
+        f["data"] = [1, 2, 3]
+    before = path.read_bytes()
+    with pytest.raises(ResultsError, match="not a pimsim sweep results file"):
+        with open_store(path, HEADER):
+            pass
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["precious.h5"]
