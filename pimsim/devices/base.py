@@ -180,11 +180,31 @@ class Device(Pluggable, registry=Registry("device model")):
 
     def _run(self, op):
         duration = self.cost_ps(op)
-        with self._unit.request() as turn:
+        with self.unit_for(op).request() as turn:
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)
         self.stats.add_energy(self.energy_J(op, duration))
+        return duration
+
+    def unit_for(self, op) -> simpy.Resource:
+        """The resource an operator holds (one per device; PIM modules have more)."""
+        return self._unit
+
+    def parallel_units(self) -> int:
+        """How many operators the device can run at once (its busy time is shared by them)."""
+        return 1
+
+    def hold(self, op, duration_ps: int, energy: dict) -> simpy.Process:
+        """Run ``op`` for a duration worked out beforehand (a fused group of operators)."""
+        return self.env.process(self._hold(op, int(duration_ps), energy))
+
+    def _hold(self, op, duration: int, energy: dict):
+        with self.unit_for(op).request() as turn:
+            yield turn
+            yield self.env.timeout(duration)
+        self.stats.record(op, duration)
+        self.stats.add_energy(energy)
         return duration
 
     def __repr__(self) -> str:

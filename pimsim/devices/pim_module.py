@@ -58,6 +58,8 @@ class PimModuleConfig(PresetConfig):
     pim_model: str | None = param("Registered PIM timing model for PIM operators", default=None)
     pnm: str | None = param("Near-memory units preset (kind: pnm) on the controller", default=None)
     controller_latency: int = param("Controller crossing added to each operator", unit="time", default="0ns")
+    partitions: int = param("Channel groups that run operators concurrently, each with an equal share of the "
+                            "channels (CENT maps one transformer block to each)", default=1, minimum=1)
 
     def __post_init__(self):
         if self.pnm is not None:
@@ -86,6 +88,8 @@ class PimModule(Device, kind="pim-module"):
             from pimsim.devices.pnm import Pnm
 
             self.pnm = Pnm(f"{name}.pnm", config.pnm_config, self.env)
+        self._unit = simpy.Resource(self.env, capacity=config.partitions)
+        self._pnm_unit = simpy.Resource(self.env, capacity=1)        # the controller's units are shared
         self.pim_timing = pim_timing
         if pim_timing is None:
             import pimsim.pim.module_timing  # noqa: F401  (registers a model under every kind: pim preset)
@@ -99,6 +103,23 @@ class PimModule(Device, kind="pim-module"):
     @property
     def capacity_bytes(self) -> int:
         return self.config.capacity
+
+    def energy_J(self, op, duration_ps: int) -> dict:
+        """PIM kernels: the PIM model's energy; near-memory units: theirs; plain memory: this preset's."""
+        if op.kind in PIM_KINDS and hasattr(self.pim_timing, "energy_J"):
+            return self.pim_timing.energy_J(op)
+        if op.kind in MEMORY_KINDS or self.pnm is None:
+            return super().energy_J(op, duration_ps)
+        return self.pnm.energy_J(op, duration_ps)
+
+    def parallel_units(self) -> int:
+        return self.config.partitions + (1 if self.pnm is not None else 0)
+
+    def unit_for(self, op) -> simpy.Resource:
+        """PIM and memory operators take a channel group; near-memory ones the shared units."""
+        if op.kind in PIM_KINDS or op.kind in MEMORY_KINDS or self.pnm is None:
+            return self._unit
+        return self._pnm_unit
 
     def attach(self, pim_timing) -> None:
         """Give the module a PIM timing model (an object with ``cost_ps(op)``)."""
@@ -117,5 +138,7 @@ class PimModule(Device, kind="pim-module"):
         if op.kind in MEMORY_KINDS:
             return extra + ps_from_seconds((int(op.bytes_read) + int(op.bytes_written)) / self.config.memory_bw)
         if self.pnm is None:
+            if op.kind == "softmax" and hasattr(self.pim_timing, "softmax_ps"):
+                return extra + int(self.pim_timing.softmax_ps(op))     # the PIM memory's own softmax unit
             raise SimulationError(f"{self.name} has no near-memory units (pnm:) for '{op.kind}'", self.config.name)
         return extra + self.pnm.cost_ps(op)

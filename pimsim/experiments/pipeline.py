@@ -73,14 +73,14 @@ def _groups(system, run: StepRun) -> tuple[dict, dict, dict]:
 
 
 def run_pass(plan, system_spec, phase: str, context: int) -> PassResult:
-    """Simulate one planned pass on a fresh world of ``system_spec``."""
-    system = build_system(system_spec)
+    """Simulate one planned pass on a fresh world of ``system_spec`` (or the plan's own)."""
+    system = build_system(plan.system_spec or system_spec)
     for tensor in plan.assignment.tensors:
         system.place(tensor.group, tensor.nbytes, tensor.what)
     run = simulate(system, plan.trace, plan.assignment)
     transfer_J = run.transfer_J
     busy, flops, peak = _groups(system, run)
-    t = plan.trace
+    t = plan.source if plan.source is not None else plan.trace
     kinds = t["kind"]
     from pimsim.trace.schema import KINDS
 

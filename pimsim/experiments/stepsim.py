@@ -90,6 +90,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
     streams = assignment.streams or (0,) * n
 
     devices = assignment.devices
+    fused = {row: (duration, energy) for row, duration, energy in assignment.fused}
     arrivals: dict[tuple[int, str], simpy.Event] = {}     # (producer, device) -> its output is there
     for i in range(n):
         for d in trace.deps_of(i):
@@ -137,7 +138,10 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
             if where not in system.devices:
                 raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
                                       f"not a device of system {system.name}")
-            duration = yield system.execute(where, rec)
+            if i in fused:
+                duration = yield system.device(where).hold(rec, *fused[i])
+            else:
+                duration = yield system.execute(where, rec)
             t0 = env.now - int(duration or 0)        # service time only, not the wait for the device
         events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
         for dst in pushes.get(i, ()):
@@ -152,7 +156,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
 
 def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0) -> StepRun:
-    busy = {name: dev.stats.busy_ps for name, dev in system.devices.items()}
+    busy = {name: dev.stats.busy_ps / dev.parallel_units() for name, dev in system.devices.items()}
     flops = {name: dev.stats.flops for name, dev in system.devices.items()}
     moved = {name: dev.stats.bytes_moved for name, dev in system.devices.items()}
     return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J)

@@ -38,18 +38,29 @@ class PimModuleTiming:
         name = config.pim_model if config.pim_model in PIM_TIMINGS else config.memory
         self.spec = api.device(name)
         self.copies = getattr(config, "memory_count", 1)
-        self._cost = lru_cache(maxsize=4096)(self._compute)
+        partitions = getattr(config, "partitions", 1)
+        total = self.spec.channels if hasattr(self.spec, "channels") else None
+        self.channels = None if partitions == 1 or total is None else max(1, total // partitions)
+        self._result = lru_cache(maxsize=4096)(self._compute)
+
+    @staticmethod
+    def _shape(op) -> tuple:
+        return (op.kind, int(op.m), int(op.n), int(op.k), int(op.seq), int(op.heads), int(op.head_dim),
+                int(op.batch))
 
     def cost_ps(self, op) -> int:
-        shape = (op.kind, int(op.m), int(op.n), int(op.k), int(op.seq), int(op.heads), int(op.head_dim),
-                 int(op.batch))
-        return self._cost(shape)
+        return self._result(self._shape(op)).time_ps
 
-    def _compute(self, shape) -> int:
+    def energy_J(self, op) -> dict:
+        """Joules by component of the whole operator (all memory copies that run a share of it)."""
+        result = self._result(self._shape(op))
+        return {f"pim.{k}": v * self.copies for k, v in result.energy_J.items()}
+
+    def _compute(self, shape):
         kind, m, n, k, seq, heads, head_dim, batch = shape
         c = self.copies
         if kind in ("gemv", "gemm"):
-            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1)).time_ps
+            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1), channels=self.channels)
         if kind in ("attention_score", "attention_context"):
             fn = api.attention_score if kind == "attention_score" else api.attention_context
             batch, heads = max(batch, 1), max(heads, 1)
@@ -57,7 +68,7 @@ class PimModuleTiming:
                 batch = _ceil(batch, c)
             else:
                 heads = _ceil(heads, c)
-            return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch).time_ps
+            return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch, channels=self.channels)
         raise SimulationError(f"the PIM model of {self.spec.name} has no kernel for '{kind}' operators")
 
     def softmax_ps(self, op) -> int:

@@ -41,10 +41,14 @@ class Assignment:
     streams: tuple[int, ...] = ()       # per operator row: sub-batch / micro-batch it belongs to
     notes: tuple[str, ...] = ()
     replicas: tuple = ()                # (group, n): one simulated member stands for n identical ones
+    trace: object = None                # the trace to run, when the placement rewrote the one it was given
+    fused: tuple = ()                   # (row, duration_ps, energy dict): operators costed beforehand
 
     def __post_init__(self):
         if self.streams and len(self.streams) != len(self.devices):
             raise ValueError("streams must have one entry per operator")
+        if self.trace is not None and len(self.trace) != len(self.devices):
+            raise ValueError("a rewritten trace needs one device per operator")
 
 
 def group_capacity(system_spec, group: str) -> int:
@@ -62,6 +66,17 @@ def device_capacity(config) -> int:
         return 0
     model = Device.registry.get(config.kind)
     return int(model("capacity-probe", config).capacity_bytes)
+
+
+def device_model(system_spec, group: str):
+    """A cost model (no SimPy world needed) of one device of ``group``: for sizing splits."""
+    from pimsim.devices.base import Device
+
+    import pimsim.devices.loading  # noqa: F401  (registers every device model)
+    import pimsim.pim.module_timing  # noqa: F401  (PIM timing of pim-module devices)
+
+    config = system_spec.devices[group].config
+    return Device.registry.get(config.kind)(f"{group}-model", config)
 
 
 def first(system_spec, group: str) -> str:
@@ -91,11 +106,16 @@ def check_fits(system_spec, tensors: list[TensorPlacement], headroom: float = 1.
 
 @dataclasses.dataclass
 class PassPlan:
-    """A pass ready to simulate: its trace, where everything goes, and the tokens it yields."""
+    """A pass ready to simulate: its trace, where everything goes, and the tokens it yields.
+
+    ``source`` is the trace as generated (before any rewriting), for byte accounting.
+    """
 
     trace: object
     assignment: Assignment
     tokens: int
+    source: object = None
+    system_spec: object = None          # the system as the placement configured it (else the one given)
 
 
 class Placement(Pluggable, registry=Registry("placement")):
@@ -149,8 +169,9 @@ class Placement(Pluggable, registry=Registry("placement")):
         trace = generate(model, self.scenario(phase, batch, tokens, precision, system_spec))
         assignment = dataclasses.replace(self.place(trace, system_spec),
                                          tensors=tuple(self.tensors(model, batch, tokens, system_spec, precision)))
-        produced = batch if phase == "decode" else batch   # a prefill pass yields each sequence's first token
-        return PassPlan(trace, assignment, produced)
+        # a decode step yields one token per sequence; so does a prefill (each sequence's first token)
+        run = assignment.trace if assignment.trace is not None else trace
+        return PassPlan(run, assignment, batch, source=trace)
 
 
 def model_bytes(model, batch: int, context: int, precision: str) -> tuple[int, int]:

@@ -64,9 +64,15 @@ def test_pim_module_routes_memory_and_elementwise_work(op):
 
 
 def test_attacc_module_has_no_near_memory_units(op):
+    """AttAcc's softmax runs in the stacks' buffer dies (the PIM preset's unit); nothing else does."""
+    from pimsim.pim import api
+
     dev = PimModule("attacc0", load_device("attacc-hbm3-pim"))
+    soft = op("softmax", flops=5 * 2048 * 40, seq=2048, heads=40, batch=1)
+    per_stack = api.softmax_time_ps("hbm3-pim", 2048, 8, 1)        # 40 heads over 5 stacks
+    assert dev.cost_ps(soft) == per_stack
     with pytest.raises(SimulationError, match="no near-memory units"):
-        dev.cost_ps(op("softmax", flops=5))
+        dev.cost_ps(op("rope", flops=5))
 
 
 def test_cxl_memory_access_adds_70_to_90_ns_over_local_dram():

@@ -22,7 +22,10 @@ def test_cent_has_32_devices_of_32_aim_channels_behind_one_switch_with_144_lanes
     cent = build_system("cent")
     pims = cent.group("pim")
     assert len(pims) == 32 and all(cent.device(p).capacity_bytes == 16 * 2**30 for p in pims)
-    assert cent.device("pim0").config.memory == "gddr6-aim"
+    from pimsim.pim import api
+
+    spec = api.device(cent.device("pim0").config)              # the GDDR6-AiM PIM preset
+    assert spec.channels == 32 and spec.dram.name == "gddr6-aim"
     lanes = sum(d["link"].lanes for *_, d in cent.graph.edges(data=True))
     assert lanes == 144
     assert cent.graph.degree("switch") == 33
