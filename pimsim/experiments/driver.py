@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from pimsim import __version__
-from pimsim.core.errors import SimulationError
+from pimsim.core.errors import ResultsError, SimulationError
 from pimsim.experiments.executors import make_executor
 from pimsim.experiments.plan import Point, plan_sweep
 from pimsim.experiments.progress import Progress
@@ -64,17 +64,22 @@ def run_sweep(sweep_path, output=None, scheduler: str | None = None, workers: in
     executor = make_executor(scheduler, workers, serial)
     run_id = uuid.uuid4().hex[:12]
     started = time.perf_counter()
-    with open_store(output, header, checkpoint_every_s) as store:
-        todo = [p for p in points if not store.done(p.key)]
-        done_before = len(points) - len(todo)
-        invalid = [make_record(spec, p, Outcome(p.key, "failed", {}, p.error, 0.0), run_id) for p in todo if p.error]
-        if invalid:
-            store.add(invalid)
-        runnable = [p for p in todo if not p.error]
-        startup_s = run_s = 0.0
-        if runnable:
-            startup_s, run_s = _run_points(spec, runnable, executor, store, run_id, progress, done_before)
-        failed = [store.status[p.key][1] for p in points if not store.done(p.key)]
+    runnable: list[Point] = []
+    try:
+        with open_store(output, header, checkpoint_every_s) as store:
+            todo = [p for p in points if not store.done(p.key)]
+            done_before = len(points) - len(todo)
+            invalid = [make_record(spec, p, Outcome(p.key, "failed", {}, p.error, 0.0), run_id)
+                       for p in todo if p.error]
+            if invalid:
+                store.add(invalid)
+            runnable = [p for p in todo if not p.error]
+            startup_s = run_s = 0.0
+            if runnable:
+                startup_s, run_s = _run_points(spec, runnable, executor, store, run_id, progress, done_before)
+            failed = [store.status[p.key][1] for p in points if not store.done(p.key)]
+    except KeyboardInterrupt:
+        raise SimulationError(_interrupted(output, run_id, len(runnable))) from None
     return SweepSummary(spec.name, output, len(points), done_before, len(runnable), len(failed),
                         failed[0] if failed else "", run_id, startup_s, run_s or time.perf_counter() - started,
                         executor.description)
@@ -85,21 +90,25 @@ def _run_points(spec: SweepSpec, runnable: list[Point], executor, store, run_id:
     by_key = {p.key: p for p in runnable}
     tasks = [Task(p.key, spec.kind, p.task, p.seed) for p in runnable]
     start = time.perf_counter()
-    finished = 0
+    with executor as ex:
+        startup_s = time.perf_counter() - start
+        run_start = time.perf_counter()
+        with Progress(spec.name, done_before + len(runnable), done_before, progress) as bar:
+            for outcomes in ex.run(tasks):
+                store.add([make_record(spec, by_key[o.key], o, run_id) for o in outcomes])
+                for o in outcomes:
+                    bar.advance(o.status == "ok")
+        return startup_s, time.perf_counter() - run_start
+
+
+def _interrupted(output: Path, run_id: str, runnable: int) -> str:
+    """The message for Ctrl-C, counting what the store kept (it was merged on the way out)."""
     try:
-        with executor as ex:
-            startup_s = time.perf_counter() - start
-            run_start = time.perf_counter()
-            with Progress(spec.name, done_before + len(runnable), done_before, progress) as bar:
-                for outcomes in ex.run(tasks):
-                    store.add([make_record(spec, by_key[o.key], o, run_id) for o in outcomes])
-                    finished += len(outcomes)
-                    for o in outcomes:
-                        bar.advance(o.status == "ok")
-            return startup_s, time.perf_counter() - run_start
-    except KeyboardInterrupt:
-        raise SimulationError(f"interrupted after {finished} of {len(runnable)} points; every finished point is "
-                              f"kept in {store.path}: run the same command to resume") from None
+        kept = sum(1 for r in load(output)[1].values() if r.run_id == run_id and r.ok)
+    except ResultsError:
+        return f"interrupted; finished points are kept in {output}: run the same command to resume"
+    return (f"interrupted after {kept} of {runnable} points; every finished point is kept in {output}: "
+            "run the same command to resume")
 
 
 def make_record(spec: SweepSpec, p: Point, outcome: Outcome, run_id: str) -> PointRecord:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import warnings
 from typing import Iterator
 
@@ -81,6 +82,9 @@ class DaskExecutor:
     def _local(self):
         from distributed import Client, LocalCluster
 
+        # Worker processes start with SIGINT ignored (inherited through exec), so Ctrl-C in a terminal,
+        # which reaches the whole process group, stops only this process; it then closes the cluster.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             cluster = self._stack.enter_context(LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -89,6 +93,8 @@ class DaskExecutor:
             cause = exc.__cause__ or exc
             raise SimulationError(f"cannot start a local Dask cluster of {self.workers} worker(s): "
                                   f"{_short(cause)}") from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return self._stack.enter_context(Client(cluster))
 
     def _connect(self):

@@ -98,3 +98,32 @@ def test_nothing_is_left_behind(killed_and_resumed):
     d, out = killed_and_resumed["dir"], killed_and_resumed["out"]
     assert not journal_dir(out).exists()
     assert [p.name for p in d.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_ctrl_c_stops_the_sweep_with_one_line_and_keeps_every_finished_point(tmp_path):
+    """Ctrl-C in a terminal sends SIGINT to the whole process group: driver and Dask workers alike."""
+    sweep, out = tmp_path / "sweep.yaml", tmp_path / "results.h5"
+    sweep.write_text(textwrap.dedent(SWEEP))
+
+    def own_group_with_default_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgrp()
+    proc = subprocess.Popen(sweep_command(sweep, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group_with_default_sigint)
+    try:
+        deadline = time.monotonic() + 120
+        while len(finished(out)) < 20 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err
+    n = int(lines[0].split("interrupted after ")[1].split(" ")[0])
+    assert lines[0] == (f"error: interrupted after {n} of {POINTS} points; every finished point is kept in "
+                        f"{out}: run the same command to resume")
+    assert 20 <= n < POINTS
+    stored = load(out)[1]                  # merged into the file on the way out
+    assert len(stored) == n and all(r.ok for r in stored.values()) and not journal_dir(out).exists()
