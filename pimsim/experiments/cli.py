@@ -9,10 +9,10 @@ from pimsim.core.errors import SimulationError
 
 @click.command("sweep")
 @click.argument("sweep_file", metavar="SWEEP.yaml")
-@click.option("-o", "--output",
+@click.option("-o", "--output", metavar="RESULTS.h5",
               help="Results file (default: results/<sweep name>.h5). Rerun with the same file to resume.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run on the Dask cluster at this scheduler, e.g. tcp://host:8786.")
-@click.option("--workers", type=int, help="Local cluster size (default: one worker per core).")
+@click.option("--workers", type=int, metavar="N", help="Local cluster size (default: one worker per core).")
 @click.option("--serial", is_flag=True, help="Run the points one by one in this process (no Dask; for debugging).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.option("--checkpoint-every", "checkpoint_every_s", type=click.FloatRange(min=0.0), default=10.0,

@@ -10,7 +10,7 @@ RESULTS = click.argument("results", metavar="RESULTS.h5")
 @click.command("export")
 @RESULTS
 @click.option("--csv", "as_csv", is_flag=True, default=True, help="A tidy CSV table, one row per point (default).")
-@click.option("-o", "--output", help="Output file (default: RESULTS.csv).")
+@click.option("-o", "--output", metavar="FILE.csv", help="Output file (default: RESULTS.csv).")
 @click.option("--ok-only", is_flag=True, help="Leave out failed points.")
 def export_cmd(results, as_csv, output, ok_only):
     """Export a sweep's results as a CSV table (pandas.read_csv reads it as is)."""
@@ -31,7 +31,7 @@ def export_cmd(results, as_csv, output, ok_only):
 @click.option("--logx", is_flag=True, help="Logarithmic x axis (base 2).")
 @click.option("--logy", is_flag=True, help="Logarithmic y axis.")
 @click.option("--title", help="Figure title (default: the sweep name).")
-@click.option("-o", "--output",
+@click.option("-o", "--output", metavar="NAME",
               help="Output name without extension; .png and .pdf are written (default: next to RESULTS).")
 def plot_cmd(results, x, y, hue, where, agg, logx, logy, title, output):
     """Plot a metric of a sweep against a parameter, as PNG and PDF with labelled axes and units.
@@ -49,7 +49,7 @@ def plot_cmd(results, x, y, hue, where, agg, logx, logy, title, output):
 @click.option("-m", "--metric", "metrics", multiple=True, help="Metric to include (repeat; default: all).")
 @click.option("--where", multiple=True, metavar="COLUMN=VALUE", help="Keep only points with this value.")
 @click.option("--digits", type=click.IntRange(1, 17), default=4, show_default=True, help="Significant digits.")
-@click.option("-o", "--output",
+@click.option("-o", "--output", metavar="NAME",
               help="Output name without extension; .md and .tex are written (default: next to RESULTS).")
 def report_cmd(results, metrics, where, digits, output):
     """Write a sweep's results as a Markdown table and a LaTeX (booktabs) table; print the Markdown."""

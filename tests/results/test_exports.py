@@ -66,7 +66,7 @@ def test_export_never_overwrites_the_results_file(results_file):
 
 
 def test_plot_has_a_line_per_hue_with_the_stored_values_and_labelled_axes(results_file):
-    fig, xcol, ycol = make_figure(results_file, x="batch", y="tokens_per_s", hue="placement", logx=True)
+    fig, *_ = make_figure(results_file, x="batch", y="tokens_per_s", hue="placement", logx=True)
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("batch (sequences)", "tokens_per_s (tokens/s)")
     assert ax.get_legend().get_title().get_text() == "placement"
