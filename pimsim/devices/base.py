@@ -130,7 +130,7 @@ class Device(Pluggable, registry=Registry("device model")):
         self.stats = DeviceStats()
         self.allocated_bytes = 0
         self._allocations: dict[str, int] = {}
-        self._unit = simpy.Resource(self.env, capacity=1)
+        self._unit = simpy.PriorityResource(self.env, capacity=1)
 
     # -- memory -------------------------------------------------------------
     @property
@@ -173,14 +173,18 @@ class Device(Pluggable, registry=Registry("device model")):
         """Dynamic energy of running ``op``, joules by component (override for other physics)."""
         return self.config.energy.op_energy(int(op.flops), int(op.bytes_read) + int(op.bytes_written))
 
-    def execute(self, op) -> simpy.Process:
-        """Run ``op`` as a SimPy process: wait for the device, hold it for :meth:`cost_ps`."""
-        self.check_supported(op)
-        return self.env.process(self._run(op))
+    def execute(self, op, priority: int = 0) -> simpy.Process:
+        """Run ``op`` as a SimPy process: wait for the device, hold it for :meth:`cost_ps`.
 
-    def _run(self, op):
+        Operators waiting for the device start in ``priority`` order (lower first; the
+        scenario runner passes program order, as a device's command stream runs in order).
+        """
+        self.check_supported(op)
+        return self.env.process(self._run(op, priority))
+
+    def _run(self, op, priority: int = 0):
         duration = self.cost_ps(op)
-        with self.unit_for(op).request() as turn:
+        with self.unit_for(op).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)
@@ -195,12 +199,12 @@ class Device(Pluggable, registry=Registry("device model")):
         """How many operators the device can run at once (its busy time is shared by them)."""
         return 1
 
-    def hold(self, op, duration_ps: int, energy: dict) -> simpy.Process:
+    def hold(self, op, duration_ps: int, energy: dict, priority: int = 0) -> simpy.Process:
         """Run ``op`` for a duration worked out beforehand (a fused group of operators)."""
-        return self.env.process(self._hold(op, int(duration_ps), energy))
+        return self.env.process(self._hold(op, int(duration_ps), energy, priority))
 
-    def _hold(self, op, duration: int, energy: dict):
-        with self.unit_for(op).request() as turn:
+    def _hold(self, op, duration: int, energy: dict, priority: int = 0):
+        with self.unit_for(op).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)

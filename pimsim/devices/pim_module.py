@@ -88,8 +88,8 @@ class PimModule(Device, kind="pim-module"):
             from pimsim.devices.pnm import Pnm
 
             self.pnm = Pnm(f"{name}.pnm", config.pnm_config, self.env)
-        self._unit = simpy.Resource(self.env, capacity=config.partitions)
-        self._pnm_unit = simpy.Resource(self.env, capacity=1)        # the controller's units are shared
+        self._unit = simpy.PriorityResource(self.env, capacity=config.partitions)
+        self._pnm_unit = simpy.PriorityResource(self.env, capacity=1)        # the controller's units are shared
         self.pim_timing = pim_timing
         if pim_timing is None:
             import pimsim.pim.module_timing  # noqa: F401  (registers a model under every kind: pim preset)

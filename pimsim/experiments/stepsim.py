@@ -91,9 +91,11 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
     devices = assignment.devices
     fused = {row: (duration, energy) for row, duration, energy in assignment.fused}
+    ptr, ids = trace.dep_ptr.tolist(), trace.dep_ids.tolist()
+    dep_lists = [tuple(ids[ptr[i]:ptr[i + 1]]) for i in range(n)]
     arrivals: dict[tuple[int, str], simpy.Event] = {}     # (producer, device) -> its output is there
     for i in range(n):
-        for d in trace.deps_of(i):
+        for d in dep_lists[i]:
             src, dst = devices[d], devices[i]
             if src != dst and src in system.devices and dst in system.devices and _output_bytes(records[d]):
                 arrivals.setdefault((d, dst), env.event())
@@ -123,10 +125,10 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
     def run_op(i: int):
         rec, where = records[i], devices[i]
-        deps = trace.deps_of(i)
+        deps = dep_lists[i]
         if deps:
             waits = [done[d] for d in deps] + [arrivals[(d, where)] for d in deps if (d, where) in arrivals]
-            yield simpy.AllOf(env, waits)
+            yield waits[0] if len(waits) == 1 else simpy.AllOf(env, waits)
         t0 = env.now
         if rec.kind == "allreduce":
             yield system.allreduce(where, rec)
@@ -139,9 +141,9 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
                 raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
                                       f"not a device of system {system.name}")
             if i in fused:
-                duration = yield system.device(where).hold(rec, *fused[i])
+                duration = yield system.device(where).hold(rec, *fused[i], priority=i)
             else:
-                duration = yield system.execute(where, rec)
+                duration = yield system.execute(where, rec, priority=i)     # program order on each device
             t0 = env.now - int(duration or 0)        # service time only, not the wait for the device
         events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
         for dst in pushes.get(i, ()):

@@ -68,9 +68,9 @@ class System:
     def transfer(self, src: str, dst: str, nbytes: int) -> simpy.Process:
         return self.network.transfer(src, dst, nbytes)
 
-    def execute(self, name: str, op) -> simpy.Process:
-        """Run operator ``op`` on device ``name`` (a SimPy process)."""
-        return self.device(name).execute(op)
+    def execute(self, name: str, op, priority: int = 0) -> simpy.Process:
+        """Run operator ``op`` on device ``name`` (a SimPy process); lower ``priority`` goes first."""
+        return self.device(name).execute(op, priority)
 
     def allreduce(self, nodes, op) -> simpy.Process:
         """Run an ``allreduce`` operator over ``nodes`` (a group name or instance names) as a ring on the links.
