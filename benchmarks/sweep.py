@@ -7,8 +7,8 @@ second of wall time from the first point submitted to the last one stored
 (results file written, journal merged); the cluster's start-up is printed
 apart. It measures and prints; it asserts nothing.
 
-    python benchmarks/sweep.py                       # 24 points, best of 2 runs each
-    python benchmarks/sweep.py --points 48 --repeat 3
+    python benchmarks/sweep.py                       # 48 points, best of 2 runs each
+    python benchmarks/sweep.py --points 96 --repeat 3
 
 Other work on the machine slows the 2-worker run most (it needs both cores):
 the load average is printed with the figures.
@@ -60,7 +60,7 @@ def measure(sweep: Path, folder: Path, workers: int | None, serial: bool = False
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=24, help="points in the sweep (multiple of 4)")
+    parser.add_argument("--points", type=int, default=48, help="points in the sweep (multiple of 4)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each configuration; the fastest counts")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]

@@ -51,7 +51,9 @@ class SweepSummary:
 
 
 def default_output(spec: SweepSpec) -> Path:
-    return Path("results") / f"{spec.name}.h5"
+    """``results/<name>.h5``, the name reduced to characters safe in a file name."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in spec.name).strip(".") or "sweep"
+    return Path("results") / f"{name}.h5"
 
 
 def run_sweep(sweep_path, output=None, scheduler: str | None = None, workers: int | None = None,
