@@ -184,27 +184,27 @@ class Device(Pluggable, registry=Registry("device model")):
 
     def _run(self, op, priority: int = 0):
         duration = self.cost_ps(op)
-        with self.unit_for(op).request(priority=priority) as turn:
+        with self.unit_for(op, None).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)
         self.stats.add_energy(self.energy_J(op, duration))
         return duration
 
-    def unit_for(self, op) -> simpy.Resource:
-        """The resource an operator holds (one per device; PIM modules have more)."""
+    def unit_for(self, op, part: int | None = None) -> simpy.Resource:
+        """The resource an operator holds (one per device; PIM modules have one per channel group)."""
         return self._unit
 
     def parallel_units(self) -> int:
         """How many operators the device can run at once (its busy time is shared by them)."""
         return 1
 
-    def hold(self, op, duration_ps: int, energy: dict, priority: int = 0) -> simpy.Process:
-        """Run ``op`` for a duration worked out beforehand (a fused group of operators)."""
-        return self.env.process(self._hold(op, int(duration_ps), energy, priority))
+    def hold(self, op, duration_ps: int, energy: dict, priority: int = 0, part: int | None = None) -> simpy.Process:
+        """Run ``op`` for a duration worked out beforehand (a fused group of operators), on unit ``part``."""
+        return self.env.process(self._hold(op, int(duration_ps), energy, priority, part))
 
-    def _hold(self, op, duration: int, energy: dict, priority: int = 0):
-        with self.unit_for(op).request(priority=priority) as turn:
+    def _hold(self, op, duration: int, energy: dict, priority: int = 0, part: int | None = None):
+        with self.unit_for(op, part).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
         self.stats.record(op, duration)

@@ -89,6 +89,7 @@ class PimModule(Device, kind="pim-module"):
 
             self.pnm = Pnm(f"{name}.pnm", config.pnm_config, self.env)
         self._unit = simpy.PriorityResource(self.env, capacity=config.partitions)
+        self._parts = [simpy.PriorityResource(self.env, capacity=1) for _ in range(config.partitions)]
         self._pnm_unit = simpy.PriorityResource(self.env, capacity=1)        # the controller's units are shared
         self.pim_timing = pim_timing
         if pim_timing is None:
@@ -115,10 +116,11 @@ class PimModule(Device, kind="pim-module"):
     def parallel_units(self) -> int:
         return self.config.partitions + (1 if self.pnm is not None else 0)
 
-    def unit_for(self, op) -> simpy.Resource:
-        """PIM and memory operators take a channel group; near-memory ones the shared units."""
+    def unit_for(self, op, part: int | None = None) -> simpy.Resource:
+        """PIM and memory operators take a channel group (``part``, or any free one); near-memory
+        operators take the controller's shared units."""
         if op.kind in PIM_KINDS or op.kind in MEMORY_KINDS or self.pnm is None:
-            return self._unit
+            return self._unit if part is None else self._parts[part]
         return self._pnm_unit
 
     def attach(self, pim_timing) -> None:

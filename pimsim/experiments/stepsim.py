@@ -91,6 +91,8 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
     devices = assignment.devices
     fused = {row: (duration, energy) for row, duration, energy in assignment.fused}
+    order = assignment.priorities or range(n)
+    parts = assignment.parts or (-1,) * n
     ptr, ids = trace.dep_ptr.tolist(), trace.dep_ids.tolist()
     dep_lists = [tuple(ids[ptr[i]:ptr[i + 1]]) for i in range(n)]
     arrivals: dict[tuple[int, str], simpy.Event] = {}     # (producer, device) -> its output is there
@@ -141,9 +143,10 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
                 raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
                                       f"not a device of system {system.name}")
             if i in fused:
-                duration = yield system.device(where).hold(rec, *fused[i], priority=i)
+                part = parts[i] if parts[i] >= 0 else None
+                duration = yield system.device(where).hold(rec, *fused[i], priority=order[i], part=part)
             else:
-                duration = yield system.execute(where, rec, priority=i)     # program order on each device
+                duration = yield system.execute(where, rec, priority=order[i])   # program order per device
             t0 = env.now - int(duration or 0)        # service time only, not the wait for the device
         events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
         for dst in pushes.get(i, ()):

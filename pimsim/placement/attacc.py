@@ -66,6 +66,7 @@ class AttAcc(Placement, kind="attacc"):
         else:
             self._decode(trace, kinds, rw, gpu, pim, system_spec)
         return Assignment(self.kind, tuple(rw.devices), (), streams=tuple(rw.streams), trace=rw.table(),
+                          priorities=tuple(rw.priorities),
                           notes=(f"tensor parallel over {tp} GPUs, one AttAcc device each; gpu0 and {pim} simulated",
                                  "KV-cache reads happen inside the PIM attention kernels"),
                           replicas=(("gpu", tp), ("attacc", system_spec.devices["attacc"].count)))
@@ -88,24 +89,32 @@ class AttAcc(Placement, kind="attacc"):
         balanced = self.opts["ffn_split"] == "balanced"
         models = (device_model(system_spec, "gpu"), device_model(system_spec, "attacc")) if balanced else None
         chain: list[int] = []
+        block = 0                        # old id of the layer's QKV: head-group priorities count from it
+
+        def prio(g: int, i: int) -> float:
+            """Group-major order inside the attention block: group g's attention before group g+1's."""
+            return block * 1000.0 + g * 50 + (i - block)
+
         for i, kind in enumerate(kinds):
             rec = trace.record(i)
+            rw.current = i
             if kind == "kv_read":
                 rw.drop(i)
             elif kind == "gemm" and rec.name.endswith("qkv"):
-                chain = [rw.emit(split_columns(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, rw.deps(i), g)
-                         for g in range(groups)]
+                block = i
+                chain = [rw.emit(split_columns(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, rw.deps(i), g,
+                                 prio(g, i)) for g in range(groups)]
                 rw.ends[i] = tuple(chain)
             elif kind in HEAD_OPS and chain:
                 where = gpu if kind == "rope" else pim
-                chain = [rw.emit(split_heads(rec, 1 / groups, name=f"{rec.name}.g{g}"), where, (chain[g],), g)
-                         for g in range(groups)]
+                chain = [rw.emit(split_heads(rec, 1 / groups, name=f"{rec.name}.g{g}"), where, (chain[g],), g,
+                                 prio(g, i)) for g in range(groups)]
                 rw.ends[i] = tuple(chain)
             elif kind == "gemm" and rec.name.endswith("o_proj") and chain:
                 last = None
                 for g in range(groups):
                     deps = (chain[g],) + ((last,) if last is not None else ())
-                    last = rw.emit(split_rows(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, deps, g)
+                    last = rw.emit(split_rows(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, deps, g, prio(g, i))
                 rw.ends[i] = (last,)
                 chain = []
             elif kind == "gemm" and rec.name.startswith("mlp.") and balanced and self._share(rec, models) < 1.0:

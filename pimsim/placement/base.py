@@ -43,6 +43,8 @@ class Assignment:
     replicas: tuple = ()                # (group, n): one simulated member stands for n identical ones
     trace: object = None                # the trace to run, when the placement rewrote the one it was given
     fused: tuple = ()                   # (row, duration_ps, energy dict): operators costed beforehand
+    priorities: tuple = ()              # per operator: order among ready operators on a device (default: row)
+    parts: tuple = ()                   # per operator: the device's unit (PIM channel group) it must use, or -1
 
     def __post_init__(self):
         if self.streams and len(self.streams) != len(self.devices):

@@ -25,7 +25,10 @@ latency configuration).
 
 Departures: CENT serialises the PIM and near-memory work of a block exactly as
 here but interleaves them finer; CENT's tensor parallelism uses broadcasts and
-gathers through the host, here a ring all-reduce over the switch.
+gathers through the host, here a ring all-reduce over the switch. As in CENT's
+model, the LM head (on the last device) is not charged against the channel
+group of the block it shares them with: each block's group serves one query at
+a time, the LM head runs beside them.
 """
 
 from __future__ import annotations
@@ -100,12 +103,12 @@ class Cent(Placement, kind="cent"):
         blocks, head = self._costs(trace, spec)
         host = first(spec, "host")
         sampling_ps = getattr(spec.devices["host"].config, "sampling_time", 0)
-        table, where, fused = _ring(blocks, head, queries, devices, per_device, host, sampling_ps)
+        table, where, fused, parts = _ring(blocks, head, queries, devices, per_device, host, sampling_ps)
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
         notes = (f"pipeline: {model.num_hidden_layers} stages, {per_device} block(s) per device on "
                  f"{_channels(spec, per_device)} channel(s) each, {queries} quer{'y' if queries == 1 else 'ies'} "
                  "in flight",)
-        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused)
+        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts)
         return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
 
     def place(self, trace, system_spec) -> Assignment:
@@ -178,13 +181,14 @@ def _op(rec_id, layer, kind, name, block: _Block, deps, write):
 def _ring(blocks: dict, head: _Block, queries: int, devices, per_device: int, host: str, sampling_ps: int):
     """One steady-state round: query q starts at stage q*stages/queries and goes once round."""
     stages = len(blocks)
-    records, where, fused = [], [], []
+    records, where, fused, parts = [], [], [], []
 
-    def add(layer, kind, name, cost_ps, energy, block, device, deps, write):
+    def add(layer, kind, name, cost_ps, energy, block, device, deps, write, part=-1):
         rid = len(records)
         records.append(_op(rid, layer, kind, name, block, deps, write))
         where.append(device)
         fused.append((rid, cost_ps, energy))
+        parts.append(part)
         return rid
 
     for q in range(queries):
@@ -196,15 +200,16 @@ def _ring(blocks: dict, head: _Block, queries: int, devices, per_device: int, ho
             if layer == "head":
                 dev = devices[(stages - 1) // per_device]
                 pim = add(-1, "gemv", f"q{q}.lm_head", head.pim_ps + head.pnm_ps,
-                          _merge(head.pim_energy, head.pnm_energy), head, dev, deps, 4)
+                          _merge(head.pim_energy, head.pnm_energy), head, dev, deps, 4)   # not on a block's group
                 last = add(-1, "softmax", f"q{q}.sample", sampling_ps, {}, head, host, (pim,), head.hidden_bytes)
                 continue
             b = blocks[layer]
             dev = devices[layer // per_device]
-            pim = add(layer, "gemv", f"q{q}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0)
+            pim = add(layer, "gemv", f"q{q}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
+                      layer % per_device)
             last = add(layer, "norm", f"q{q}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (pim,),
                        b.hidden_bytes)
-    return OpTable.from_records(records), tuple(where), tuple(fused)
+    return OpTable.from_records(records), tuple(where), tuple(fused), tuple(parts)
 
 
 def _merge(a: dict, b: dict) -> dict:

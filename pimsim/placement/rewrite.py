@@ -58,7 +58,9 @@ class Rewriter:
         self.records: list = []
         self.devices: list[str] = []
         self.streams: list[int] = []
+        self.priorities: list[float] = []              # order on a device among ready operators
         self.ends: dict[int, tuple[int, ...]] = {}     # old id -> new ids its consumers depend on
+        self.current = 0                               # old id being rewritten (default priority)
 
     def deps(self, old: int) -> tuple[int, ...]:
         """New ids standing for the inputs of old operator ``old``."""
@@ -67,14 +69,16 @@ class Rewriter:
             out.extend(self.ends[d])
         return tuple(dict.fromkeys(out))
 
-    def emit(self, rec, device: str, deps, stream: int = 0) -> int:
+    def emit(self, rec, device: str, deps, stream: int = 0, priority: float | None = None) -> int:
         new = dataclasses.replace(rec, id=len(self.records), deps=tuple(deps))
         self.records.append(new)
         self.devices.append(device)
         self.streams.append(stream)
+        self.priorities.append(self.current * 1000.0 if priority is None else priority)
         return new.id
 
     def keep(self, old: int, device: str, stream: int = 0) -> int:
+        self.current = old
         new = self.emit(self.trace.record(old), device, self.deps(old), stream)
         self.ends[old] = (new,)
         return new
