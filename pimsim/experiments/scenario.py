@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from pimsim.core.errors import CapacityError, ConfigError
+from pimsim.experiments.costs import DeviceCosts
 from pimsim.experiments.pipeline import run_decode_step, run_prefill
 from pimsim.placement import get_placement
 from pimsim.system.spec import load_system_spec
@@ -53,6 +54,7 @@ def load_inputs(spec: ScenarioSpec):
         model = dataclasses.replace(model, max_position_embeddings=spec.max_positions)
     placement = get_placement(spec.placement, **spec.options())
     system = load_system_spec(spec.system or placement.default_system, spec.system_sets)
+    placement.bind(DeviceCosts(system))
     return model, placement, system
 
 

@@ -58,7 +58,7 @@ def _path_energy_per_bit(system, src: str, dst: str) -> float:
     total = 0.0
     for u, v, _ in network.router.route(src, dst):
         link = network.link(u, v)
-        total += getattr(getattr(link, "config", link), "energy").transfer
+        total += getattr(link, "config", link).energy.transfer
     return total
 
 

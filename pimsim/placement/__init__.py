@@ -5,7 +5,7 @@ One module per published design; each registers itself by name:
 and ``neupim`` (NeuPIMs), ``cent`` (CENT), ``upmem`` and ``cxl-tiered``.
 """
 
-from pimsim.placement import attacc, cent, cxl_tiered, gpu, upmem  # noqa: F401,E402
+from pimsim.placement import attacc, cent, cxl_tiered, gpu, upmem  # noqa: F401
 from pimsim.placement.base import (  # noqa: F401
                                    Assignment,
                                    PassPlan,

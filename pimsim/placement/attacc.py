@@ -26,8 +26,14 @@ devices, joined by their dependencies).
 from __future__ import annotations
 
 from pimsim.core.errors import ConfigError
-from pimsim.placement.base import (Assignment, Placement, TensorPlacement, device_model, first, model_bytes,
-                                   require_group)
+from pimsim.placement.base import (
+    Assignment,
+    Placement,
+    TensorPlacement,
+    first,
+    model_bytes,
+    require_group,
+)
 from pimsim.placement.common import kind_names, phase_is
 from pimsim.placement.rewrite import Rewriter, split_columns, split_heads, split_rows
 
@@ -75,7 +81,7 @@ class AttAcc(Placement, kind="attacc"):
     def _share(self, rec, models) -> float:
         """:func:`balance` of ``rec``, remembered per shape (every layer has the same FFN)."""
         cache = self.__dict__.setdefault("_shares", {})
-        key = (rec.m, rec.n, rec.k, rec.weight_bits, rec.activation_bits, id(models[0].config), id(models[1].config))
+        key = (rec.m, rec.n, rec.k, rec.weight_bits, rec.activation_bits)
         if key not in cache:
             cache[key] = balance(rec, *models)
         return cache[key]
@@ -87,7 +93,7 @@ class AttAcc(Placement, kind="attacc"):
     def _decode(self, trace, kinds, rw: Rewriter, gpu: str, pim: str, system_spec) -> None:
         groups = self._groups(trace)
         balanced = self.opts["ffn_split"] == "balanced"
-        models = (device_model(system_spec, "gpu"), device_model(system_spec, "attacc")) if balanced else None
+        models = (_Group(self.costs, "gpu"), _Group(self.costs, "attacc")) if balanced else None
         chain: list[int] = []
         block = 0                        # old id of the layer's QKV: head-group priorities count from it
 
@@ -124,6 +130,16 @@ class AttAcc(Placement, kind="attacc"):
                 rw.ends[i] = parts
             else:
                 rw.keep(i, "gpu" if kind == "allreduce" else gpu)
+
+
+class _Group:
+    """One device group's costs, as :func:`balance` wants them."""
+
+    def __init__(self, costs, group: str):
+        self.costs, self.group = costs, group
+
+    def cost_ps(self, op) -> int:
+        return self.costs.cost_ps(self.group, op)
 
 
 def balance(rec, gpu_model, pim_model, steps: int = 14) -> float:

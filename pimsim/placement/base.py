@@ -53,34 +53,6 @@ class Assignment:
             raise ValueError("a rewritten trace needs one device per operator")
 
 
-def group_capacity(system_spec, group: str) -> int:
-    """Total memory of a device group (bytes), as its device model reports it."""
-    node = system_spec.devices[group]
-    return node.count * device_capacity(node.config)
-
-
-def device_capacity(config) -> int:
-    """Memory one device of preset ``config`` holds (0 for devices without memory of their own)."""
-    from pimsim.devices.base import Device
-    from pimsim.system.builder import PASSIVE_KINDS
-
-    if config.kind in PASSIVE_KINDS:
-        return 0
-    model = Device.registry.get(config.kind)
-    return int(model("capacity-probe", config).capacity_bytes)
-
-
-def device_model(system_spec, group: str):
-    """A cost model (no SimPy world needed) of one device of ``group``: for sizing splits."""
-    from pimsim.devices.base import Device
-
-    import pimsim.devices.loading  # noqa: F401  (registers every device model)
-    import pimsim.pim.module_timing  # noqa: F401  (PIM timing of pim-module devices)
-
-    config = system_spec.devices[group].config
-    return Device.registry.get(config.kind)(f"{group}-model", config)
-
-
 def first(system_spec, group: str) -> str:
     """The simulated representative of a device group (``gpu0``, or ``gpu`` if it has one member)."""
     return system_spec.devices[group].instances[0]
@@ -92,13 +64,13 @@ def require_group(system_spec, group: str, placement: str) -> None:
                           f"'{system_spec.name}' does not have (groups: {', '.join(system_spec.devices)})")
 
 
-def check_fits(system_spec, tensors: list[TensorPlacement], headroom: float = 1.0) -> None:
+def check_fits(system_spec, tensors: list[TensorPlacement], costs, headroom: float = 1.0) -> None:
     """Raise CapacityError if the tensors on any group exceed ``headroom`` x its capacity."""
     needed: dict[str, int] = {}
     for t in tensors:
         needed[t.group] = needed.get(t.group, 0) + t.nbytes
     for group, nbytes in needed.items():
-        capacity = int(group_capacity(system_spec, group) * headroom)
+        capacity = int(costs.capacity(group) * headroom)
         if nbytes > capacity:
             parts = ", ".join(f"{t.what} {format_bytes(t.nbytes)}" for t in tensors if t.group == group)
             raise CapacityError(f"{parts} need {format_bytes(nbytes)} on group '{group}' of system "
@@ -134,6 +106,13 @@ class Placement(Pluggable, registry=Registry("placement")):
             raise ConfigError(f"placement '{self.kind}' has no option '{sorted(unknown)[0]}'; "
                               f"options: {', '.join(self.options()) or 'none'}")
         self.opts = {**self.options(), **options}
+        self.costs = None
+
+    def bind(self, costs) -> Placement:
+        """Give the placement its cost oracle (:class:`pimsim.experiments.costs.DeviceCosts` or a stand-in
+        with ``cost_ps(group, op)``, ``energy_J(group, op, ps)``, ``capacity(group)``)."""
+        self.costs = costs
+        return self
 
     @classmethod
     def options(cls) -> dict:
@@ -148,7 +127,7 @@ class Placement(Pluggable, registry=Registry("placement")):
         raise NotImplementedError
 
     def check_capacity(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> None:
-        check_fits(system_spec, self.tensors(model, batch, context, system_spec, precision))
+        check_fits(system_spec, self.tensors(model, batch, context, system_spec, precision), self.costs)
 
     def place(self, trace, system_spec) -> Assignment:
         raise NotImplementedError

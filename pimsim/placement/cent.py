@@ -37,8 +37,15 @@ import dataclasses
 import math
 
 from pimsim.core.errors import ConfigError
-from pimsim.placement.base import (Assignment, PassPlan, Placement, TensorPlacement, device_model, first,
-                                   model_bytes, require_group)
+from pimsim.placement.base import (
+    Assignment,
+    PassPlan,
+    Placement,
+    TensorPlacement,
+    first,
+    model_bytes,
+    require_group,
+)
 from pimsim.trace.table import OpTable
 
 PNM_KINDS = ("norm", "rope", "softmax", "activation")
@@ -100,14 +107,13 @@ class Cent(Placement, kind="cent"):
         spec = _with_partitions(system_spec, per_device)
         queries = 1 if phase == "prefill" else min(batch, self.stages(model))
         trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))
-        blocks, head = self._costs(trace, spec)
+        blocks, head = self._costs(trace, self.costs.for_spec(spec))
         host = first(spec, "host")
         sampling_ps = getattr(spec.devices["host"].config, "sampling_time", 0)
         table, where, fused, parts = _ring(blocks, head, queries, devices, per_device, host, sampling_ps)
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
-        notes = (f"pipeline: {model.num_hidden_layers} stages, {per_device} block(s) per device on "
-                 f"{_channels(spec, per_device)} channel(s) each, {queries} quer{'y' if queries == 1 else 'ies'} "
-                 "in flight",)
+        notes = (f"pipeline: {model.num_hidden_layers} stages, {per_device} block(s) per device, each on "
+                 f"1/{per_device} of its channels, {queries} quer{'y' if queries == 1 else 'ies'} in flight",)
         assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts)
         return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
 
@@ -123,9 +129,9 @@ class Cent(Placement, kind="cent"):
                           replicas=(("pim", len(devices)),))
 
     # -- costing --------------------------------------------------------------------
-    def _costs(self, trace, spec):
+    def _costs(self, trace, costs):
         """Fused costs of each block (by layer) and of the head (final norm + LM head)."""
-        model = device_model(spec, "pim")
+        model = _Pim(costs)
         parts: dict[int, list] = {}
         for i in range(len(trace)):
             rec = trace.record(i)
@@ -136,10 +142,17 @@ class Cent(Placement, kind="cent"):
         return {k: v for k, v in costs.items() if k >= 0}, costs.get(-1)
 
 
-def _channels(spec, per_device: int) -> int:
-    from pimsim.pim import api
+class _Pim:
+    """The PIM devices' costs, as :func:`_fuse` wants them."""
 
-    return api.device(spec.devices["pim"].config).channels // per_device
+    def __init__(self, costs):
+        self.costs = costs
+
+    def cost_ps(self, op) -> int:
+        return self.costs.cost_ps("pim", op)
+
+    def energy_J(self, op, ps: int) -> dict:
+        return self.costs.energy_J("pim", op, ps)
 
 
 def _with_partitions(system_spec, partitions: int):
@@ -194,7 +207,7 @@ def _ring(blocks: dict, head: _Block, queries: int, devices, per_device: int, ho
     for q in range(queries):
         start = q * stages // queries
         last = None
-        order = list(range(start, stages)) + ["head"] + list(range(0, start))
+        order = list(range(start, stages)) + ["head"] + list(range(start))
         for layer in order:
             deps = () if last is None else (last,)
             if layer == "head":

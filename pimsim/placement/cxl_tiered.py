@@ -28,7 +28,6 @@ from pimsim.placement.base import (
     TensorPlacement,
     check_fits,
     first,
-    group_capacity,
     model_bytes,
     require_group,
 )
@@ -53,7 +52,7 @@ class CxlTiered(Placement, kind="cxl-tiered"):
         for group in ("gpu", "cxlmem"):
             require_group(system_spec, group, self.kind)
         w, kv = model_bytes(model, batch, context, precision)
-        hbm = int(group_capacity(system_spec, "gpu") * self.opts["hbm_headroom"])
+        hbm = int(self.costs.capacity("gpu") * self.opts["hbm_headroom"])
         if self.opts["spill"] == "kv":
             w_hbm = min(w, hbm)
             kv_hbm = min(kv, hbm - w_hbm)
@@ -74,7 +73,7 @@ class CxlTiered(Placement, kind="cxl-tiered"):
     def check_capacity(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> None:
         if self.opts["spill"] not in ("kv", "weights"):
             raise ConfigError(f"option spill must be 'kv' or 'weights', got {self.opts['spill']!r}")
-        check_fits(system_spec, self.tensors(model, batch, context, system_spec, precision))
+        check_fits(system_spec, self.tensors(model, batch, context, system_spec, precision), self.costs)
 
     def plan(self, model, phase, batch, tokens, precision, system_spec):
         plan = super().plan(model, phase, batch, tokens, precision, system_spec)
