@@ -118,25 +118,12 @@ def gemv_plan(spec, m: int, k: int, channels: int, streams: int = 1, spread: int
     return plan
 
 
-def rows_needed(plan: GemvPlan, spec) -> int:
-    """DRAM rows per bank the GEMV layout occupies (checked against the bank's rows)."""
-    if spec.arch.architecture == "aim":
-        return plan.rows_per_unit * plan.chunks
-    return host_rows_per_bank(plan, spec)[0]
-
-
 def host_rows_per_bank(plan: GemvPlan, spec) -> tuple[int, int, int]:
     """(rows per bank, slots per DRAM row, DRAM rows per (group, chunk)) of the host layout."""
     row_cols = spec.dram.organisation.row_bytes // spec.dram.organisation.access_bytes
     slots = max(1, row_cols // plan.cols_full)
-    banks = host_unit_banks(spec)
-    sub = _ceil(_ceil(plan.group_rows, banks), slots)
+    sub = _ceil(_ceil(plan.group_rows, spec.banks_per_unit), slots)
     return plan.groups * plan.chunks * sub, slots, sub
-
-
-def host_unit_banks(spec) -> int:
-    """Banks of a unit that hold its rows side by side (HBM-PIM: even and odd bank)."""
-    return spec.banks_per_unit
 
 
 def check_rows(plan_rows: int, spec, what: str) -> None:

@@ -53,8 +53,6 @@ class AimTile:
             tick = st.issue("TMOD", self.earliest(st, cmd))
             st.silence(tick, tick + self.lat("TMOD", cmd))
             st.mode = register
-            if register:
-                st.add("register", 1)
 
     def burst(self, st: Timeline, cmd: str, n: int) -> int:
         """n commands of one kind back to back; returns the tick of the last."""
@@ -73,10 +71,8 @@ class AimTile:
             return None
         self._mode(st, first_cmd)
         if st.open_row >= 0:
-            pre = st.issue("PREA", self.earliest(st, "PREA"))
+            st.issue("PREA", self.earliest(st, "PREA"))
         act = st.issue("ACT16", self.earliest(st, "ACT16"))
-        if st.open_row >= 0:
-            st.add("switch", act - pre)
         st.open_row = row
         return act
 

@@ -26,7 +26,7 @@ import bisect
 import dataclasses
 import math
 
-NEG = -10**12
+NEG = -10**12           # 'long ago': no command of that kind yet
 
 
 class Lat:
@@ -63,7 +63,6 @@ class Timeline:
     ready: int = 0                  # earliest tick the next instruction reaches the controller (AiM DMA)
     end: int = 0                    # last completion
     counts: dict = dataclasses.field(default_factory=dict)
-    phase: dict = dataclasses.field(default_factory=dict)   # ticks rows are busy / switching, register phases
     opened: frozenset = frozenset()                          # bank sets with a row open (host streams)
     windows: list | None = None     # (start, next burst start) of every stretch between bank bursts
     burst_end: int = -1             # tick of the last command of the last bank burst
@@ -80,7 +79,7 @@ class Timeline:
 
     def copy(self) -> Timeline:
         return Timeline(self.t, dict(self.last), self.mode, self.open_row, self.ready, self.end, dict(self.counts),
-                        dict(self.phase), self.opened, None if self.windows is None else list(self.windows),
+                        self.opened, None if self.windows is None else list(self.windows),
                         self.burst_end, None if self.silences is None else list(self.silences))
 
     def silence(self, start: int, end: int) -> None:
@@ -94,9 +93,6 @@ class Timeline:
         if self.windows is not None:
             self.windows.append((self.burst_end + 1, opened))
         self.burst_end = last
-
-    def add(self, phase: str, ticks: int) -> None:
-        self.phase[phase] = self.phase.get(phase, 0) + ticks
 
 
 def repeat(state: Timeline, n: int, step) -> Timeline:
@@ -119,10 +115,8 @@ def repeat(state: Timeline, n: int, step) -> Timeline:
     for key, v in second.last.items():
         if key in first.last:
             out.last[key] = first.last[key] + k * (v - first.last[key])
-    for field in ("counts", "phase"):
-        a, b, o = getattr(first, field), getattr(second, field), getattr(out, field)
-        for key, v in b.items():
-            o[key] = a.get(key, 0) + k * (v - a.get(key, 0))
+    for key, v in second.counts.items():
+        out.counts[key] = first.counts.get(key, 0) + k * (v - first.counts.get(key, 0))
     period = second.t - first.t
     for field in ("windows", "silences"):
         a, b = getattr(first, field), getattr(second, field)
@@ -160,16 +154,3 @@ def refresh_walk(st: Timeline, ticks: int, refi: int, cost: int, small: int) -> 
         delay += max(small, due + cost - nxt) if nxt != math.inf else small
         count += 1
     return ticks + delay, count
-
-
-def with_refresh(ticks: int, refi: int, penalty: float) -> tuple[int, int]:
-    """(duration, refreshes) once each tREFI interval that starts inside the kernel adds ``penalty`` ticks."""
-    if refi <= 0 or math.isinf(refi):
-        return ticks, 0
-    count = 0
-    while True:
-        total = ticks + round(count * penalty)
-        due = total // refi if total >= refi else 0
-        if due <= count:
-            return total, count
-        count = due

@@ -97,8 +97,6 @@ class HostTile:
             self._record(st, self.mode_cmd, key, tick, 1)
             st.silence(tick, tick + self.lat(self.mode_cmd, key, cmd, key))
             st.mode = cmd in self.register
-            if st.mode:
-                st.add("register", 1)
         first = self.earliest(st, cmd, key)
         gap = max(spacing or self.lat(cmd, key, cmd, key), 1)
         last = first + (n - 1) * gap
@@ -122,15 +120,13 @@ class HostTile:
         distinct = self._distinct(tuple(keys))
         if not distinct:
             return None
-        start = st.t
         for k in distinct:
             if self._any_open(st.opened, k):
                 self.issue(st, lay.closer, k)
-        last = start
+        last = st.t
         for k in distinct:
             last = self.issue(st, lay.opener, k)
         st.opened = self._union(st.opened, distinct)
-        st.add("switch", last - start)
         return last
 
     def _distinct(self, keys: tuple) -> tuple:
