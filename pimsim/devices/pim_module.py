@@ -116,6 +116,14 @@ class PimModule(Device, kind="pim-module"):
     def parallel_units(self) -> int:
         return self.config.partitions + (1 if self.pnm is not None else 0)
 
+    def peak_flops(self) -> float:
+        """Every MAC unit of every memory copy busy: 2 FLOPs per multiply-accumulate."""
+        spec = getattr(self.pim_timing, "spec", None)
+        if spec is None:
+            return 0.0
+        peak = spec.peak_macs_per_s() if callable(spec.peak_macs_per_s) else spec.peak_macs_per_s
+        return 2 * peak * self.config.memory_count
+
     def unit_for(self, op, part: int | None = None) -> simpy.Resource:
         """PIM and memory operators take a channel group (``part``, or any free one); near-memory
         operators take the controller's shared units."""

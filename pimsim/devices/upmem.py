@@ -130,6 +130,10 @@ class Upmem(Device, kind="upmem"):
     def capacity_bytes(self) -> int:
         return self.config.dpus * self.config.mram
 
+    def peak_flops(self) -> float:
+        """One instruction per cycle per DPU (pipeline full): native 32-bit adds at that rate."""
+        return self.config.dpus * self.config.frequency
+
     # -- building blocks ----------------------------------------------------
     def kernel_cycles(self, programs) -> int:
         return _kernel_cycles(self.config.timing, _freeze(programs))

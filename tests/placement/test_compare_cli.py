@@ -1,0 +1,49 @@
+"""``pimsim compare`` from the command line: JSON keys, files written, one-line errors."""
+
+import json
+
+from click.testing import CliRunner
+
+from pimsim.cli import main
+
+
+def test_compare_json_has_the_documented_keys(tmp_path):
+    res = CliRunner().invoke(main, ["compare", "--model", "llama2-7b", "--placements", "gpu,cent", "--batch", "2",
+                                    "--context", "600", "--output-len", "8", "--samples", "2", "--json",
+                                    "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [r["placement"] for r in rows] == ["gpu", "cent"]
+    for r in rows:
+        for key in ("placement", "model", "batch", "context", "tokens_per_s", "ttft_s", "tpot_s",
+                    "energy_per_token_J"):
+            assert key in r
+        assert r["context"] == 600 and r["tokens_per_s"] > 0 and r["energy_per_token_J"] > 0
+    names = sorted(p.suffix for p in tmp_path.iterdir())
+    assert names == [".csv", ".h5", ".png"]
+
+
+def test_exported_results_file_reads_back_with_pimsim_export(tmp_path):
+    CliRunner().invoke(main, ["compare", "--model", "llama2-7b", "--placements", "gpu", "--batch", "1",
+                              "--context", "300", "--output-len", "4", "--samples", "2", "-o", str(tmp_path)])
+    h5 = next(tmp_path.glob("*.h5"))
+    res = CliRunner().invoke(main, ["export", str(h5), "--csv", "-o", str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    assert "tokens_per_s" in (tmp_path / "out.csv").read_text().splitlines()[0]
+
+
+def test_a_placement_that_does_not_fit_is_reported_and_exits_1(tmp_path):
+    res = CliRunner().invoke(main, ["compare", "--model", "llama2-70b", "--placements", "gpu", "--batch", "4096",
+                                    "-o", "-"])
+    assert res.exit_code == 1
+    assert "does not fit" in res.output and "missing" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_unknown_placement_and_bad_batch_are_one_line_errors():
+    for args, fragment in ((["--placements", "gpu,warp"], "unknown placement 'warp'"),
+                           (["--batch", "lots"], "--batch takes a positive integer or 'max'"),
+                           (["--context", "100", "--output-len", "200"], "must be shorter than --context")):
+        res = CliRunner().invoke(main, ["compare", "-o", "-", *args])
+        lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+        assert res.exit_code == 1 and len(lines) == 1 and fragment in lines[0], res.output
