@@ -8,9 +8,10 @@ is a PIM preset — and returns a :class:`~pimsim.pim.result.KernelResult`:
 * ``energy_J`` (dict of joules by component; ``energy_total_J`` their sum),
 * ``commands`` (dict, all channels), ``bytes`` (dict), ``macs`` (int).
 
-``fidelity="tile"`` (default) is the closed-form model, microseconds of CPU
-per call; ``"command"`` issues every command (for validation and small
-shapes). ``channels=None`` uses every channel of the device; ``refresh=None``
+``fidelity="tile"`` is the closed-form model, microseconds of CPU per call;
+``"command"`` issues every command (for validation and small shapes);
+``None`` (default) takes the preset's ``fidelity:`` (``tile`` unless set).
+``channels=None`` uses every channel of the device; ``refresh=None``
 follows the preset (``"all-bank"`` or ``"none"`` to override).
 
 Shapes (all in elements; FP16):
@@ -89,7 +90,7 @@ def check_gemv(dev, m: int, k: int, channels: int | None = None):
     return plan
 
 
-def gemv(dev, m: int, k: int, batch: int = 1, channels: int | None = None, fidelity: str = "tile",
+def gemv(dev, m: int, k: int, batch: int = 1, channels: int | None = None, fidelity: str | None = None,
          refresh=None) -> KernelResult:
     """y[m] = W[m x k] x[k] for ``batch`` vectors, W stationary in the PIM banks."""
     spec = device(dev)
@@ -109,7 +110,7 @@ def gemv(dev, m: int, k: int, batch: int = 1, channels: int | None = None, fidel
 
 
 # -- element-wise ----------------------------------------------------------------------------
-def elementwise(dev, op: str, n: int, channels: int | None = None, fidelity: str = "tile",
+def elementwise(dev, op: str, n: int, channels: int | None = None, fidelity: str | None = None,
                 refresh=None) -> KernelResult:
     """z = a + b (``op="add"``) or a * b (``"mul"``) over n elements held in the PIM banks."""
     if op not in ("add", "mul"):
@@ -168,7 +169,7 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
 
 
 def attention_score(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-                    channels: int | None = None, fidelity: str = "tile", refresh=None) -> KernelResult:
+                    channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
     """Scores q . K^T of one new token per sequence over its KV cache of ``seq`` tokens."""
     spec = device(dev)
     check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels)
@@ -185,7 +186,7 @@ def attention_score(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
 
 
 def attention_context(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-                      channels: int | None = None, fidelity: str = "tile", refresh=None) -> KernelResult:
+                      channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
     """Context p . V of one new token per sequence (p: softmax probabilities over ``seq`` tokens)."""
     spec = device(dev)
     check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels)
@@ -218,9 +219,10 @@ def softmax_time_ps(dev, seq: int, heads: int, batch: int = 1) -> int:
 
 
 def attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-              channels: int | None = None, fidelity: str = "tile", refresh=None) -> KernelResult:
+              channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
     """Score GEMV, softmax hand-off, context GEMV, one after another; ``parts`` holds each."""
     spec = device(dev)
+    fidelity = fidelity or spec.fidelity
     check_fidelity(fidelity)
     score = attention_score(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh)
     context = attention_context(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh)

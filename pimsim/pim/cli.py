@@ -17,7 +17,8 @@ from pimsim.pim.report import KERNELS
                    "(tokens x heads x head dimension).")
 @click.option("--channels", "-c", type=int, help="Channels to use (default: all of the device's).")
 @click.option("--batch", type=int, default=1, show_default=True, help="Input vectors (gemv) or sequences.")
-@click.option("--fidelity", type=click.Choice(["command", "tile"]), default="tile", show_default=True)
+@click.option("--fidelity", type=click.Choice(["command", "tile"]),
+              help="command (every command issued) or tile (closed form); default: the preset's fidelity (tile).")
 @click.option("--refresh", type=click.Choice(["all-bank", "none"]), help="Refresh mode (default: the preset's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a field of the PIM preset.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")

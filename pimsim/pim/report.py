@@ -28,7 +28,7 @@ def parse_shape(kernel: str, text: str) -> list[int]:
     return dims
 
 
-def run_kernel(kernel: str, device: str, shape: str, channels=None, fidelity: str = "tile", batch: int = 1,
+def run_kernel(kernel: str, device: str, shape: str, channels=None, fidelity: str | None = None, batch: int = 1,
                refresh=None, sets=()) -> dict:
     """Run ``kernel`` on ``device`` and return the result as a flat dict (plus rates and CPU time)."""
     if kernel not in KERNELS:

@@ -9,8 +9,6 @@ streams. Both return a :class:`~pimsim.pim.result.KernelResult`.
 from __future__ import annotations
 
 from pimsim.core.errors import ConfigError
-from pimsim.core.sim import Clock
-from pimsim.pim.aim_system import AimSystem
 from pimsim.pim.engine import HostChannel
 from pimsim.pim.result import KernelResult, byte_counts, energy_by_component, macs_of
 
@@ -26,7 +24,7 @@ def refresh_on(spec, refresh) -> bool:
     return mode == "all-bank"
 
 
-def check_fidelity(fidelity: str) -> None:
+def check_fidelity(fidelity: str | None) -> None:
     if fidelity not in FIDELITIES:
         raise ConfigError(f"fidelity must be 'command' or 'tile', got {fidelity!r}")
 
@@ -36,10 +34,13 @@ def run_aim(spec, kernel: str, shape: dict, channels: int, fidelity: str, refres
     """``isrs_fn()`` -> instruction list (command); ``tile_fn(tile)`` -> Timeline (tile)."""
     from pimsim.pim.tile.aim import AimTile
 
+    fidelity = fidelity or spec.fidelity
     check_fidelity(fidelity)
     tables = spec.tables()
     on = refresh_on(spec, refresh)
     if fidelity == "command":
+        from pimsim.pim.aim_system import AimSystem      # SimPy only for command-level AiM runs
+
         system = AimSystem(tables, isrs_fn(), refresh=on)
         ticks = system.run()
         counts, _ = system.totals()
@@ -63,6 +64,7 @@ def run_host(spec, kernel: str, shape: dict, channels: int, fidelity: str, refre
     """One representative stream, counted ``streams_used`` times (channels x pseudo-channels in use)."""
     from pimsim.pim.tile.host import HostTile
 
+    fidelity = fidelity or spec.fidelity
     check_fidelity(fidelity)
     tables = spec.tables()
     on = refresh_on(spec, refresh)
@@ -92,8 +94,8 @@ def host_scopes(spec) -> list[int]:
 
 def package(spec, kernel, shape, channels, fidelity, ticks, counts, refreshes, data_bytes) -> KernelResult:
     tables = spec.tables()
-    clock = Clock(spec.dram.tick_ps)
-    time_ps = clock.ps(int(ticks))
+    tick = spec.dram.tick_ps                          # Fraction: HBM3's half clock is 312.5 ps
+    time_ps = int(ticks) * tick.numerator // tick.denominator
     energy = energy_by_component(spec, counts, time_ps, channels)
     return KernelResult(kernel=kernel, device=spec.name, fidelity=fidelity, shape=shape, channels=channels,
                         cycles=int(ticks) // tables.tpc, time_ps=time_ps, energy_J=energy, commands=counts,

@@ -86,6 +86,8 @@ class PimSpec:
                         minimum=1)
     refresh: str | None = param("all-bank or none (default: the DRAM preset's controller setting)", default=None,
                                 choices=(None, "all-bank", "none"))
+    fidelity: str = param("Fidelity kernels run at unless a call asks for another", default="tile",
+                          choices=("command", "tile"))
     description: str = param("One-line description", default="")
 
     def __post_init__(self):

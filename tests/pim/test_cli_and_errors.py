@@ -112,3 +112,13 @@ def test_pim_modules_time_pim_operators_with_the_tile_model():
     score = op("attention_score", seq=2048, heads=96, head_dim=128, batch=10)
     one_stack = api.attention_score("hbm3-pim", 2048, 96, 128, batch=2).time_ps      # 10 sequences on 5 stacks
     assert attacc.cost_ps(score) == one_stack
+
+
+def test_the_preset_fidelity_switch_picks_the_model_and_api_imports_no_simpy():
+    import subprocess
+    import sys
+
+    assert api.gemv("hbm-pim", 64, 64).fidelity == "tile"
+    assert api.gemv(load_pim("hbm-pim", ["fidelity=command"]), 64, 64).fidelity == "command"
+    code = "import sys, pimsim.pim.api; sys.exit('simpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0      # placements stay SimPy-free
