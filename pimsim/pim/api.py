@@ -29,6 +29,7 @@ Shapes (all in elements; FP16):
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from pimsim.core.errors import CapacityError, ConfigError
@@ -51,8 +52,13 @@ ELEM = 2
 
 
 @lru_cache(maxsize=64)
-def _load(name: str) -> PimSpec:
+def _load_cached(name: str, search_path: str) -> PimSpec:
     return load_pim(name)
+
+
+def _load(name: str) -> PimSpec:
+    """A preset, loaded once per name and preset search path ($PIMSIM_PATH)."""
+    return _load_cached(name, os.environ.get("PIMSIM_PATH", ""))
 
 
 def device(dev) -> PimSpec:
