@@ -43,8 +43,10 @@ def load(path) -> tuple[Header, dict[str, PointRecord]]:
     jdir = journal_dir(path)
     if not path.exists() and not (jdir / HEADER_FILE).exists():
         raise ResultsError("file not found", str(path))
+    # the journal first: a checkpoint between the two reads then leaves points in both, never in neither
+    journal = _read_journal(jdir)[0]
     header, records = read_results(path) if path.exists() else (_read_journal_header(jdir), {})
-    records.update(_read_journal(jdir)[0])
+    records.update(journal)
     return header, records
 
 
