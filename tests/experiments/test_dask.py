@@ -1,6 +1,9 @@
 """Sweeps on Dask: a local cluster, and a scheduler and worker started as separate processes on localhost."""
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -26,15 +29,18 @@ def _start(args, log):
 
 
 def _stop(procs):
+    """SIGTERM to each process group (a worker's nanny and its worker process), SIGKILL if that is not enough."""
     for p in procs:
-        if p.poll() is None:
-            p.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
     for p in procs:
         try:
             p.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +62,7 @@ def scheduler_address(tmp_path_factory):
                              "--no-dashboard", "--death-timeout", "60s", "--local-directory", str(d)], log))
         yield address
     finally:
-        _stop(reversed(procs))
+        _stop(list(reversed(procs)))
         log.close()
 
 
