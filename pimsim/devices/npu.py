@@ -67,6 +67,10 @@ class NpuConfig(PresetConfig):
     sram: int = param("On-chip SRAM (scratchpad)", unit="size", minimum=1)
     weight_double_buffer: bool = param("Load the next weight tile while the current one computes", default=True)
     op_overhead: int = param("Fixed time per operator (dispatch, synchronisation)", unit="time", default="0ns")
+    serial_attention: bool = param(
+        "Attention GEMVs run one (sequence, head) at a time, each paying the array's fill and drain and one "
+        "stationary-operand load per reduction tile (NeuPIMs' NPU); false: batched over the arrays",
+        default=False)
     memory: NpuMemory = param("DRAM behind the NPU")
 
     def derived(self) -> dict:
@@ -127,6 +131,18 @@ class Npu(Device, kind="npu"):
         c = self.config
         return math.ceil(operations / (c.vector_units * c.vector_width * c.vector_ops_per_lane))
 
+    def serial_gemv_cycles(self, n: int, k: int, count: int) -> int:
+        """``count`` dependent-free but unbatched GEMVs (k -> n), one after another.
+
+        Each pays the fill and drain of one array pass, then per reduction tile either
+        the load of the stationary vector tile or the stream of its outputs spread over
+        the arrays, whichever is longer.
+        """
+        c = self.config
+        tiles = math.ceil(k / c.array_rows)
+        per = (c.array_rows + c.array_cols - 1) + tiles * max(c.array_rows, math.ceil(n / c.systolic_arrays))
+        return count * per
+
     def _matrix_shape(self, op) -> tuple[int, int, int, int]:
         count = max(1, int(op.batch) * int(op.heads)) if op.kind.startswith("attention") else 1
         m, n, k = max(1, int(op.m)), int(op.n), int(op.k)
@@ -149,7 +165,10 @@ class Npu(Device, kind="npu"):
         nbytes = int(op.bytes_read) + int(op.bytes_written)
         if op.kind in MATRIX_KINDS:
             m, n, k, count = self._matrix_shape(op)
-            cycles = self.gemm_cycles(m, n, k, count)
+            if c.serial_attention and op.kind.startswith("attention"):
+                cycles = self.serial_gemv_cycles(n, k, count * m)
+            else:
+                cycles = self.gemm_cycles(m, n, k, count)
             nbytes += self._spill_bytes(op, m, n, k, count)
         elif op.kind in ("kv_read", "kv_write", "embedding"):
             cycles = 0
