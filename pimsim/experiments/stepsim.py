@@ -142,12 +142,21 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
             if where not in system.devices:
                 raise SimulationError(f"operator {rec.id} ({rec.name}) is assigned to '{where}', which is "
                                       f"not a device of system {system.name}")
+            dev = system.devices[where]
             if i in fused:
-                part = parts[i] if parts[i] >= 0 else None
-                duration = yield system.device(where).hold(rec, *fused[i], priority=order[i], part=part)
+                duration, energy = fused[i]
             else:
-                duration = yield system.execute(where, rec, priority=order[i])   # program order per device
-            t0 = env.now - int(duration or 0)        # service time only, not the wait for the device
+                dev.check_supported(rec)
+                duration = dev.cost_ps(rec)
+                energy = None
+            part = parts[i] if parts[i] >= 0 else None
+            # what Device.execute/hold do, inline: one process per operator is enough
+            with dev.unit_for(rec, part).request(priority=order[i]) as turn:   # program order per device
+                yield turn
+                t0 = env.now                         # service time only, not the wait for the device
+                yield env.timeout(duration)
+            dev.stats.record(rec, duration)
+            dev.stats.add_energy(dev.energy_J(rec, duration) if energy is None else energy)
         events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
         for dst in pushes.get(i, ()):
             env.process(push(i, dst))

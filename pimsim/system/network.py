@@ -90,6 +90,14 @@ class FlowScheduler:
 
     def _allocate(self) -> None:
         """Progressive filling: raise all unfrozen rates together until a channel fills; freeze its flows."""
+        users: dict = {}
+        for f in self.flows:
+            for key in f.caps:
+                users[key] = users.get(key, 0) + 1
+        if all(n == 1 for n in users.values()):        # no channel shared: every flow at its own cap
+            for f in self.flows:
+                f.rate = min(f.caps.values())
+            return
         used: dict = {}
         open_flows = list(self.flows)
         while open_flows:
