@@ -2,7 +2,7 @@
 
 ::
 
-    kind: trace-summary              # what one point runs (pimsim sweep --list-kinds)
+    kind: trace-summary              # what one point runs (an unknown kind lists the valid ones)
     name: decode-intensity           # default: the file name
     seed: 0                          # passed to every point; recorded with it
     base:                            # the point configuration the swept values are set into
