@@ -208,7 +208,14 @@ class Upmem(Device, kind="upmem"):
         return UpmemTime(c.host.launch_overhead / 1e12, to_dpu, kernel_s, from_dpu, dpus)
 
     def cost_ps(self, op) -> int:
-        return ps_from_seconds(self.breakdown(op).total_s)
+        """Cost of ``op``; operators of the same shape (every layer's) are simulated once."""
+        key = (op.kind, int(op.m), int(op.n), int(op.k), int(op.heads), int(op.head_dim), int(op.batch),
+               int(op.seq), int(op.weight_bits), int(op.activation_bits), int(op.kv_bits), int(op.flops),
+               int(op.bytes_read), int(op.bytes_written), int(op.weight_bytes))
+        cache = self.__dict__.setdefault("_cost_cache", {})
+        if key not in cache:
+            cache[key] = ps_from_seconds(self.breakdown(op).total_s)
+        return cache[key]
 
 
 def _freeze(programs):

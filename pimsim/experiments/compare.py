@@ -90,9 +90,10 @@ def table_text(outcomes) -> str:
         busy = {k[5:]: v for k, v in r.items() if k.startswith("busy.")}
         top = max(busy, key=busy.get) if busy else "-"
         ratio = r["tokens_per_s"] / base["tokens_per_s"] if base and base["tokens_per_s"] else 0
+        energy = f"{r['energy_per_token_J'] * 1e3:>9.1f}" if r["energy_per_token_J"] is not None else f"{'-':>9}"
         lines.append(f"{r['placement']:<10} {r['system']:<14} {r['batch']:>5} {r['tokens_per_s']:>10.1f} "
                      f"{ratio:>8.2f}x {r['ttft_s']:>8.3f} {r['tpot_s'] * 1e3:>8.2f} "
-                     f"{r['energy_per_token_J'] * 1e3:>9.1f} {top + f' {100 * busy.get(top, 0):.0f}%':>20}")
+                     f"{energy} {top + f' {100 * busy.get(top, 0):.0f}%':>20}")
     return "\n".join(lines)
 
 
@@ -116,6 +117,7 @@ def _point_records(outcomes):
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
         metrics = {} if o.record is None else {k: v for k, v in o.record.items()
                                                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        metrics = {k: v for k, v in metrics.items() if v == v}       # no NaN
         config = {} if o.record is None else {k: v for k, v in o.record.items() if isinstance(v, str)}
         recs.append(PointRecord(key=key, status="ok" if o.record else "failed", kind="scenario", params=params,
                                 config=config, resolved={}, seed=0, metrics=metrics, error=o.error,

@@ -65,7 +65,9 @@ def scenario_record(spec, model, placement, system, batch: int, prefill, steps) 
         "context": spec.prompt_tokens + spec.output_tokens,
         "tokens_per_s": tokens / tpot if tpot else 0.0, "ttft_s": prefill.time_ps / 1e12, "tpot_s": tpot,
         "e2e_latency_s": prefill.time_ps / 1e12 + (spec.output_tokens - 1) * tpot,
-        "energy_per_token_J": energy_step / tokens, "prefill_energy_J": _energy_total(prefill.energy_J),
+        # None, not 0, when no device of the run has an energy model (e.g. UPMEM)
+        "energy_per_token_J": energy_step / tokens if energy_step else None,
+        "prefill_energy_J": _energy_total(prefill.energy_J) or None,
         "weight_bytes_per_step": _trapezoid([s.weight_bytes for s in steps]),
         "kv_bytes_per_step": _trapezoid([s.kv_bytes_read for s in steps]),
         "bytes_read_per_step": _trapezoid([s.bytes_read for s in steps]),

@@ -60,7 +60,7 @@ def load_inputs(spec: ScenarioSpec):
 
 def largest_batch(model, placement, system, context: int, precision: str = "FP16", limit: int = 4096) -> int:
     """The largest batch whose tensors fit the system under ``placement`` (0 if none does)."""
-    lo, hi = 0, limit
+    lo, hi = 0, min(limit, placement.max_batch(model) or limit)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         try:

@@ -6,6 +6,7 @@ and ``neupim`` (NeuPIMs), ``cent`` (CENT), ``upmem`` and ``cxl-tiered``.
 """
 
 from pimsim.placement import attacc, cent, cxl_tiered, gpu, upmem  # noqa: F401
+from pimsim.placement import neupims, npu  # noqa: F401
 from pimsim.placement.base import (  # noqa: F401
                                    Assignment,
                                    PassPlan,

@@ -123,6 +123,10 @@ class Placement(Pluggable, registry=Registry("placement")):
         """Tensor-parallel degree the trace must be generated with for this system."""
         return 1
 
+    def max_batch(self, model) -> int | None:
+        """The most sequences the design serves at once whatever the memory (None: memory decides)."""
+        return None
+
     def tensors(self, model, batch: int, context: int, system_spec, precision: str = "FP16") -> list[TensorPlacement]:
         raise NotImplementedError
 

@@ -97,6 +97,10 @@ class Cent(Placement, kind="cent"):
     def stages(self, model) -> int:
         return model.num_hidden_layers
 
+    def max_batch(self, model) -> int | None:
+        """Pipeline: one query per stage is in flight; more only wait."""
+        return self.stages(model) if self.opts["mapping"] == "pipeline" else None
+
     def plan(self, model, phase, batch, tokens, precision, system_spec) -> PassPlan:
         from pimsim.trace import generate
 

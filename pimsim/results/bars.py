@@ -19,7 +19,7 @@ def bar_chart(records: list[dict], path) -> list[Path]:
     names = [f"{r['placement']}\n({r['system']}, b{r['batch']})" for r in records]
     fig, axes = plt.subplots(1, 2, figsize=(max(6, 1.6 * len(records) + 2), 3.6))
     panels = ((axes[0], [r["tokens_per_s"] for r in records], "decode throughput (tokens/s)"),
-              (axes[1], [r["energy_per_token_J"] * 1e3 for r in records], "decode energy (mJ/token)"))
+              (axes[1], [(r["energy_per_token_J"] or 0.0) * 1e3 for r in records], "decode energy (mJ/token)"))
     for ax, values, label in panels:
         bars = ax.bar(range(len(values)), values, color="#4C72B0")
         ax.set_xticks(range(len(values)), names, fontsize=8)
