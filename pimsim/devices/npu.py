@@ -165,7 +165,7 @@ class Npu(Device, kind="npu"):
         nbytes = int(op.bytes_read) + int(op.bytes_written)
         if op.kind in MATRIX_KINDS:
             m, n, k, count = self._matrix_shape(op)
-            if c.serial_attention and op.kind.startswith("attention"):
+            if c.serial_attention and op.kind.startswith("attention") and m == 1:    # decode GEMVs only
                 cycles = self.serial_gemv_cycles(n, k, count * m)
             else:
                 cycles = self.gemm_cycles(m, n, k, count)

@@ -102,3 +102,5 @@ def register_all() -> None:
 
 
 register_all()
+
+from pimsim.pim import neupims_timing  # noqa: F401  (registers pim_model: neupims)

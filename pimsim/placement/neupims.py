@@ -33,6 +33,7 @@ PIM, and contexts the NPU, over the HBM as transfers.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 from pimsim.core.errors import ConfigError
 from pimsim.placement.base import Assignment, PassPlan, first, require_group
@@ -76,8 +77,9 @@ class NeuPim(NpuPlacement, kind="neupim"):
         if interleave and not dual:
             build.take_turns()
         tensors = tuple(self.tensors(model, 1, sum(lengths), system_spec, precision))
-        notes = self.notes(system_spec) + (f"{len(subs)} sub-batch(es) over {channels} PIM channels; dual row "
-                                           f"buffers {'on' if dual else 'off'}",)
+        split = (f"{len(subs)} sub-batch(es) over {channels} PIM channels; "
+                 f"dual row buffers {'on' if dual else 'off'}")
+        notes = (*self.notes(system_spec), split)
         table = OpTable.from_records(build.records, whole.base.meta)
         assignment = Assignment(self.kind, tuple(build.devices), tensors, streams=tuple(build.streams),
                                 notes=notes, replicas=self.replicas(system_spec), trace=table,
@@ -114,7 +116,7 @@ class _Build:
         return new.id
 
     def run(self, traces: list[Ragged], members: list[list[int]], channels: int) -> None:
-        ends = [dict() for _ in traces]
+        ends = [{} for _ in traces]
         segments = [_segments(t.base) for t in traces]
         layers = max(t.base["layer"].max() for t in traces) + 1
         for g in range(len(segments[0])):
@@ -127,7 +129,11 @@ class _Build:
         deps = [n for d in rec.deps for n in ends[d]]
         layer = rec.layer if rec.layer >= 0 else (-1 if i == 0 else layers - 1)
         part = POST if rec.kind != "embedding" and (rec.layer < 0 or ends.get(("attended", rec.layer))) else PRE
-        prio = lambda stage: (stage * 10**6 + i) if layer >= 0 or i else -1  # noqa: E731
+
+        def prio(stage: int) -> int:
+            """NeuPIMs' stage order, program order within a stage (the embedding first of all)."""
+            return stage * 10**6 + i if layer >= 0 or i else -1
+
         if rec.kind in ("kv_read", "softmax"):
             ends[i] = deps
         elif rec.kind in ("attention_score", "attention_context"):
@@ -175,7 +181,7 @@ class _Build:
                 runs[-1].append(r)
             else:
                 runs.append([r])
-        for before, after in zip(runs, runs[1:]):
+        for before, after in itertools.pairwise(runs):
             head = self.records[before[-1]]
             token = dataclasses.replace(head, kind="send", name="memory.turn", bytes_read=0, bytes_written=0,
                                         weight_bytes=0, flops=0)

@@ -19,7 +19,15 @@ request on its trace), which pimsim does not model.
 from __future__ import annotations
 
 from pimsim.core.errors import ConfigError
-from pimsim.placement.base import Assignment, PassPlan, Placement, TensorPlacement, first, model_bytes, require_group
+from pimsim.placement.base import (
+    Assignment,
+    PassPlan,
+    Placement,
+    TensorPlacement,
+    first,
+    model_bytes,
+    require_group,
+)
 from pimsim.placement.common import kind_names
 from pimsim.placement.neupims_batch import Ragged
 

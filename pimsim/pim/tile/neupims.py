@@ -1,0 +1,112 @@
+"""Tile-level model of NeuPIMs attention kernels: the streams of :mod:`pimsim.pim.kernels.neupims` in closed form.
+
+A request is a few blocks (a GWRITE, then ``tiles`` identical tiles), each
+tile is: close the bank groups' rows (GPRE), open the new row in the 8 bank
+groups (G_ACT, tFAW apart within a pseudo-channel), then per head ``n`` COMPs
+one burst apart and a READRES. Every command is placed at the earliest tick
+the device's compiled rules allow after the commands before it (the same
+rules as the command level, looked up per command pair by :class:`KeyLat`);
+repeated tiles, blocks and requests are extrapolated by their steady-state
+period (:func:`~pimsim.pim.tile.common.repeat`). A tile's G_ACT chain to its
+last READRES is one bank burst: a refresh falling due inside it waits for the
+next tile (:func:`~pimsim.pim.tile.common.refresh_walk`).
+"""
+
+from __future__ import annotations
+
+from pimsim.pim.kernels.neupims import QUERY_ROW, Layout
+from pimsim.pim.tile.common import Timeline, refresh_walk, repeat
+from pimsim.pim.tile.host import KeyLat
+
+
+class NeuPimsTile:
+    """Closed-form timing of one NeuPIMs channel running requests one after another."""
+
+    def __init__(self, spec, track: bool = False):
+        self.spec, self.track = spec, track
+        self.layout = Layout(spec)
+        self.tables = spec.tables()
+        self.lat = KeyLat(self.tables)
+        t = self.tables
+        self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
+        self._to: dict = {}
+
+    def start(self) -> Timeline:
+        st = Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
+        st.open_row = -1                     # bank 0: -1 closed, QUERY_ROW after a GWRITE, -2 a tile's KV row
+        return st
+
+    # -- primitives (as HostTile's) --------------------------------------------------------
+    def earliest(self, st: Timeline, cmd: str, key) -> int:
+        when = st.t
+        to = self._to.setdefault((cmd, key), {})
+        for ck, tick in st.last.items():
+            gap = to.get(ck)
+            if gap is None:
+                gap = to[ck] = self.lat(ck[0], ck[1], cmd, key)
+            if gap and tick + gap > when:
+                when = tick + gap
+        return when
+
+    def issue(self, st: Timeline, cmd: str, key, n: int = 1) -> int:
+        """``n`` commands ``cmd`` on ``key``, each at its earliest tick; returns the tick of the last."""
+        first = self.earliest(st, cmd, key)
+        last = first + (n - 1) * max(self.lat(cmd, key, cmd, key), 1)
+        st.last[(cmd, key)] = last
+        st.counts[cmd] = st.counts.get(cmd, 0) + n
+        st.t = max(st.t, last + 1)
+        st.end = max(st.end, last + self.tables.latency[self.tables.cmd[cmd]])
+        if len(st.last) > 64:
+            horizon = st.t - self.horizon
+            st.last = {k: v for k, v in st.last.items() if v > horizon}
+        return last
+
+    # -- kernel pieces ---------------------------------------------------------------------------
+    def gwrite(self, st: Timeline) -> None:
+        lay = self.layout
+        if st.open_row != QUERY_ROW:
+            if st.open_row != -1:
+                self.issue(st, "PRE", lay.bank0)
+            self.issue(st, "ACT", lay.bank0)
+            st.open_row = QUERY_ROW
+        self.issue(st, "GWRITE", lay.bank0)
+
+    def tile(self, st: Timeline, comps: list[int]) -> Timeline:
+        lay = self.layout
+        for k in lay.groups:
+            if k in st.opened or (k == lay.groups[0] and st.open_row != -1):
+                self.issue(st, "GPRE", k)
+        opened = None
+        for k in lay.groups:
+            tick = self.issue(st, "GACT", k)
+            opened = tick if opened is None else opened
+        st.opened = frozenset(lay.groups)
+        st.open_row = -2                     # bank 0 holds a KV row now
+        for n in comps:
+            self.issue(st, lay.mac, lay.all, n)
+            last = self.issue(st, "READRES", None)
+        st.burst_span(opened, last)
+        return st
+
+    def request(self, st: Timeline, plan) -> Timeline:
+        for tiles, comps, reps in plan.blocks():
+            def block(s, tiles=tiles, comps=comps):
+                self.gwrite(s)
+                return repeat(s, tiles, lambda x: self.tile(x, comps))
+            st = repeat(st, reps, block)
+        return st
+
+    def requests(self, plan, count: int) -> Timeline:
+        """``count`` requests of ``plan`` one after another on one channel."""
+        return repeat(self.start(), count, lambda s: self.request(s, plan))
+
+    def finish(self, st: Timeline, refresh: bool) -> tuple[int, int]:
+        """(ticks until the last command completes, refreshes per pseudo-channel)."""
+        ticks = max(st.end, st.t)
+        if not refresh:
+            return ticks, 0
+        lay = self.layout
+        scope = (0,) + (None,) * (len(self.tables.levels) - 2)
+        rp = self.lat("PREA", scope, "REF", scope)
+        cost = rp + self.lat("REF", scope, "GACT", lay.groups[0])
+        return refresh_walk(st, ticks, self.tables.cycles["tREFI"] * self.tables.tpc, cost, rp + 1)
