@@ -7,9 +7,12 @@ one burst apart and a READRES. Every command is placed at the earliest tick
 the device's compiled rules allow after the commands before it (the same
 rules as the command level, looked up per command pair by :class:`KeyLat`);
 repeated tiles, blocks and requests are extrapolated by their steady-state
-period (:func:`~pimsim.pim.tile.common.repeat`). A tile's G_ACT chain to its
-last READRES is one bank burst: a refresh falling due inside it waits for the
-next tile (:func:`~pimsim.pim.tile.common.refresh_walk`).
+period (:func:`~pimsim.pim.tile.common.repeat`). A tile's COMPs and READRES
+are one bank burst: a refresh falling due inside it waits for the next tile.
+The stretches between bursts are busy (GWRITE, precharges, G_ACTs), so a
+refresh costs its whole detour; one falling due before a tile's last G_ACT
+also closes the rows opened so far and the tile's G_ACT chain starts again
+(:func:`~pimsim.pim.tile.common.refresh_walk` with those costs).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class NeuPimsTile:
         t = self.tables
         self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
         self._to: dict = {}
+        self.chain = 0              # ticks from a tile's first G_ACT to its last
 
     def start(self) -> Timeline:
         st = Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
@@ -76,16 +80,14 @@ class NeuPimsTile:
         for k in lay.groups:
             if k in st.opened or (k == lay.groups[0] and st.open_row != -1):
                 self.issue(st, "GPRE", k)
-        opened = None
-        for k in lay.groups:
-            tick = self.issue(st, "GACT", k)
-            opened = tick if opened is None else opened
+        ticks = [self.issue(st, "GACT", k) for k in lay.groups]
+        self.chain = max(self.chain, ticks[-1] - ticks[0])
         st.opened = frozenset(lay.groups)
         st.open_row = -2                     # bank 0 holds a KV row now
         for n in comps:
             self.issue(st, lay.mac, lay.all, n)
             last = self.issue(st, "READRES", None)
-        st.burst_span(opened, last)
+        st.burst_span(ticks[-1], last)
         return st
 
     def request(self, st: Timeline, plan) -> Timeline:
@@ -107,6 +109,10 @@ class NeuPimsTile:
             return ticks, 0
         lay = self.layout
         scope = (0,) + (None,) * (len(self.tables.levels) - 2)
-        rp = self.lat("PREA", scope, "REF", scope)
-        cost = rp + self.lat("REF", scope, "GACT", lay.groups[0])
-        return refresh_walk(st, ticks, self.tables.cycles["tREFI"] * self.tables.tpc, cost, rp + 1)
+        group = lay.groups[0]
+        # the windows between bursts are busy (GWRITE, GPRE, G_ACTs), not idle: a refresh costs at least its
+        # PREA-REF-G_ACT detour less the precharge it replaces, and one falling due before a tile's last G_ACT
+        # closes the rows opened so far, so the tile's G_ACT chain starts again after it
+        least = (self.lat("PREA", scope, "REF", scope) + self.lat("REF", scope, "GACT", group)
+                 - self.lat("GPRE", group, "GACT", group))
+        return refresh_walk(st, ticks, self.tables.cycles["tREFI"] * self.tables.tpc, least + self.chain, least)
