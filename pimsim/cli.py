@@ -91,7 +91,7 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 
 @main.command("compare")
 @click.option("--model", "-m", default="llama2-70b", show_default=True, help="Workload preset or HF config.json.")
-@click.option("--placements", "-p", default="gpu,attacc,cent", show_default=True,
+@click.option("--placements", "-p", default="gpu,attacc,neupim,cent", show_default=True,
               help="Comma-separated placements (gpu, attacc, npu, npu+pim, neupim, cent, upmem, cxl-tiered).")
 @click.option("--batch", "-b", default="64", show_default=True, help="Batch size, or 'max' (largest that fits).")
 @click.option("--context", "-c", default=4096, show_default=True, type=int, help="Context length at the end: prompt + generated tokens.")

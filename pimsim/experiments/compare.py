@@ -20,7 +20,7 @@ from pimsim.core.errors import CapacityError, ConfigError, PimsimError
 from pimsim.core.io import atomic_write_text
 from pimsim.experiments.scenario import ScenarioSpec, check_spec, run_scenario
 
-DEFAULT = {"model": "llama2-70b", "placements": ("gpu", "attacc", "cent"), "batch": 64,
+DEFAULT = {"model": "llama2-70b", "placements": ("gpu", "attacc", "neupim", "cent"), "batch": 64,
            "context": 4096, "output_len": 128}
 CORE_COLUMNS = ("placement", "model", "system", "batch", "context", "output_tokens", "tokens_per_s", "ttft_s",
                 "tpot_s", "e2e_latency_s", "energy_per_token_J")
