@@ -5,7 +5,9 @@ every combination of tRCD_RD, address mapping and refresh mode: points of
 0.2-0.5 s each, like the DRAM points of a real study. Throughput is points per
 second of wall time from the first point submitted to the last one stored
 (results file written, journal merged); the cluster's start-up is printed
-apart. It measures and prints; it asserts nothing.
+apart. The same points on a plain process pool (no Dask, nothing stored) show
+what the machine itself allows at the time. It measures and prints; it asserts
+nothing.
 
     python benchmarks/sweep.py                       # 48 points, best of 2 runs each
     python benchmarks/sweep.py --points 96 --repeat 3
@@ -17,6 +19,7 @@ the load average is printed with the figures.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import textwrap
@@ -24,6 +27,9 @@ import time
 from pathlib import Path
 
 from pimsim.experiments.driver import run_sweep
+from pimsim.experiments.plan import plan_sweep
+from pimsim.experiments.sweepfile import load_sweep
+from pimsim.experiments.worker import Task, execute
 
 T_RCD = [24, 26, 28, 30, 31, 33, 35, 36, 38, 40, 42, 44]   # cycles; the preset's tRAS (45) bounds it
 
@@ -49,13 +55,29 @@ def write_sweep(folder: Path, points: int) -> Path:
 
 def measure(sweep: Path, folder: Path, workers: int | None, serial: bool = False) -> dict:
     out = folder / f"bench-{'serial' if serial else workers}.h5"   # a new file: every point runs
-    start = time.perf_counter()
     summary = run_sweep(sweep, out, workers=workers, serial=serial, progress=False)
-    total = time.perf_counter() - start
     assert summary.failed == 0, summary.first_error
-    return {"label": "in-process" if serial else f"{workers} worker(s)", "points": summary.ran,
-            "startup_s": summary.startup_s, "run_s": summary.run_s, "total_s": total,
-            "rate": summary.ran / summary.run_s}
+    return {"label": "pimsim sweep --serial" if serial else f"pimsim sweep, {workers} Dask worker(s)",
+            "startup_s": summary.startup_s, "run_s": summary.run_s, "rate": summary.ran / summary.run_s}
+
+
+def measure_pool(sweep: Path, processes: int) -> dict:
+    """The machine's own ceiling: the same points on a plain process pool, no Dask, nothing stored."""
+    spec, base_dir = load_sweep(sweep)
+    tasks = [Task(p.key, spec.kind, p.task, p.seed) for p in plan_sweep(spec, base_dir)]
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        startup_s = time.perf_counter() - start
+        pool.map(execute, tasks[:processes], chunksize=1)        # warm: imports done in every process
+        run_start = time.perf_counter()
+        outcomes = pool.map(execute, tasks, chunksize=1)
+        run_s = time.perf_counter() - run_start
+    assert all(o.status == "ok" for o in outcomes)
+    return {"label": f"plain process pool of {processes}", "startup_s": startup_s, "run_s": run_s,
+            "rate": len(tasks) / run_s}
+
+
+CONFIGS = [("sweep", None, True), ("sweep", 1, False), ("sweep", 2, False), ("pool", 1, False), ("pool", 2, False)]
 
 
 def main() -> None:
@@ -69,17 +91,20 @@ def main() -> None:
         sweep = write_sweep(folder, args.points)
         runs: dict[str, list] = {}
         for i in range(args.repeat):              # interleaved, so a busy spell hurts every configuration
-            for workers, serial in ((None, True), (1, False), (2, False)):
-                r = measure(sweep, folder / f"{i}", workers, serial)
+            for what, workers, serial in CONFIGS:
+                r = (measure(sweep, folder / f"{i}", workers, serial) if what == "sweep"
+                     else measure_pool(sweep, workers))
                 runs.setdefault(r["label"], []).append(r)
         rows = [max(rs, key=lambda r: r["rate"]) for rs in runs.values()]
-    print(f"sweep of {rows[0]['points']} dram-replay points on {os.cpu_count()} cores, best of {args.repeat} "
+    print(f"{args.points} dram-replay points on {os.cpu_count()} cores, best of {args.repeat} "
           f"(load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)")
-    print(f"{'where':<12} {'start-up s':>10} {'run s':>8} {'points/s':>9} {'vs 1 worker':>12}")
-    base = rows[1]["rate"]
+    print(f"{'':<36} {'start-up s':>10} {'run s':>8} {'points/s':>9}")
     for r in rows:
-        print(f"{r['label']:<12} {r['startup_s']:>10.2f} {r['run_s']:>8.2f} {r['rate']:>9.2f} "
-              f"{r['rate'] / base:>11.2f}x")
+        print(f"{r['label']:<36} {r['startup_s']:>10.2f} {r['run_s']:>8.2f} {r['rate']:>9.2f}")
+    sweep_ratio = rows[2]["rate"] / rows[1]["rate"]
+    pool_ratio = rows[4]["rate"] / rows[3]["rate"]
+    print(f"2 vs 1 Dask worker: {sweep_ratio:.2f}x; 2 vs 1 plain processes (the machine's ceiling at the time): "
+          f"{pool_ratio:.2f}x")
 
 
 if __name__ == "__main__":
