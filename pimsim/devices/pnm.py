@@ -1,16 +1,34 @@
 """Near-memory units (PNM): the element-wise work beside a PIM device.
 
 CENT puts these on each device's CXL controller: 32 accelerators of 16 SIMD
-lanes for softmax/exponent (11 cycles per lane operation), reductions
-(an adder tree over the lanes), RMSNorm/LayerNorm (26 cycles for the inverse
-square root of a row) and rotary embedding, driven by 8 RISC-V cores. PIM
-memory does the matrix work; these units do what PIM MAC units cannot.
+lanes (exponent, vector add, reduction) reading the shared buffers of the
+device's channels, and 8 RISC-V cores for the scalar ends of RMSNorm and
+softmax and for the rotary embedding. PIM memory does the matrix work; these
+units do what PIM MAC units cannot.
 
-Costs: a lane does one simple operation (add, multiply, compare) per cycle and
-an exponent in ``exp_cycles``; element counts come from the operator's FLOPs
-with the trace's per-element conventions (:mod:`pimsim.trace.shard`). Rows end
-in a tree reduction of log2(lanes) cycles. Data reaches the units at
-``internal_bw`` (from the device's memory channels) and overlaps compute.
+Costs follow CENT's own model (Yufeng98/CENT 8c79786,
+``cent_simulation/cent_power_calculator.py`` constants, ``run_sim.py``
+``calculate_acc_latency``), in cycles of the units' clock:
+
+* a *vector pass* reads two operands from each of the ``channels`` channel
+  buffers and adds: ``VEC = channels * 2 * rd + 1 + wr`` (66); an *exponent
+  pass* reads one: ``EXP = channels * rd + exp_cycles + wr`` (44); a pass
+  covers 16 elements of each channel's buffer;
+* softmax over E = heads x context scores: ``E / (16 channels) * (EXP + VEC)``
+  (exponent, then the sum), plus per head one reduction read and the RISC-V
+  step ``lanes * wr + softmax_core_cycles / cores + rd`` (17.25);
+* RMSNorm of an n-vector: ``n / (256 channels) * VEC`` (the PIM MACs have
+  already reduced x^2 sixteen-fold), ``rd + wr + 1`` for the reduction and
+  ``rmsnorm_cycles`` on a core for the inverse square root;
+* rotary embedding of n elements (q and k): ``n * rotary_cycles / cores``;
+* activation (SiLU and gate) — not in CENT's model, which applies it with the
+  AiM activation unit during the up-projection GEMV: here an exponent pass and
+  two vector passes per 16 elements of each channel's buffer.
+
+A row of a batch (one token) pays its own per-row steps. The units serve the
+operators of all blocks a device holds, one at a time (the module's shared
+unit); CENT instead charges every block the work of all of them
+(``acc_latency * blocks_per_device``, run_sim.py:201), as if they ran in lockstep.
 """
 
 from __future__ import annotations
@@ -20,10 +38,10 @@ import math
 
 from pimsim.core.config import param
 from pimsim.devices.base import Device, PresetConfig, preset_kind, ps_from_seconds
-from pimsim.trace.shard import NORM_FLOPS, SOFTMAX_FLOPS
+from pimsim.trace.shard import SOFTMAX_FLOPS
 
-SIMPLE_OPS_PER_SOFTMAX = SOFTMAX_FLOPS - 1   # max, subtract, sum, divide; the exponent is costed apart
-SIMPLE_OPS_PER_ACTIVATION = 3                # SiLU: negate, add one, divide (plus one exponent)
+PASS_ELEMS = 16                 # elements of one channel's buffer a pass covers
+NORM_REDUCTION = 16             # x^2 partial sums the PIM MACs leave per 16 elements
 
 
 @preset_kind("pnm")
@@ -34,19 +52,34 @@ class PnmConfig(PresetConfig):
     frequency: float = param("Clock of the units", unit="frequency", minimum=1)
     accelerators: int = param("SIMD accelerators", minimum=1)
     lanes_per_accelerator: int = param("SIMD lanes per accelerator", minimum=1)
-    exp_cycles: int = param("Cycles of one exponent on one lane", minimum=1)
-    rsqrt_cycles: int = param("Cycles of the inverse square root that ends a norm row", minimum=1)
-    cores: int = param("Control cores (RISC-V) that sequence the units", default=1, minimum=1)
-    internal_bw: float = param("Bandwidth from the device memory to the units", unit="bandwidth", minimum=1)
+    channels: int = param("Memory channels whose shared buffers a pass reads, one after another", minimum=1)
+    buffer_read_cycles: int = param("Cycles to read one channel's shared buffer", default=1, minimum=0)
+    buffer_write_cycles: int = param("Cycles to write a result back", default=1, minimum=0)
+    exp_cycles: int = param("Cycles of the exponent on a lane", minimum=1)
+    cores: int = param("Control cores (RISC-V) that run the scalar steps", default=1, minimum=1)
+    rmsnorm_cycles: int = param("Core cycles of the inverse square root that ends an RMSNorm row", minimum=0)
+    rotary_cycles: int = param("Core cycles per rotated element (spread over the cores)", minimum=0)
+    softmax_core_cycles: int = param("Core cycles per softmax head (spread over the cores)", default=2, minimum=0)
     op_overhead: int = param("Fixed time per operator (core dispatch)", unit="time", default="0ns")
 
     @property
     def lanes(self) -> int:
         return self.accelerators * self.lanes_per_accelerator
 
+    @property
+    def vec_cycles(self) -> int:
+        """One vector pass: two operands from every channel buffer, an add, a write (CENT's VEC)."""
+        return self.channels * 2 * self.buffer_read_cycles + 1 + self.buffer_write_cycles
+
+    @property
+    def exp_pass_cycles(self) -> int:
+        """One exponent pass: one operand from every channel buffer, the exponent, a write (CENT's EXP)."""
+        return self.channels * self.buffer_read_cycles + self.exp_cycles + self.buffer_write_cycles
+
     def derived(self) -> dict:
-        return {"lanes": self.lanes, "peak_simple_GOPS": self.lanes * self.frequency / 1e9,
-                "peak_exp_GOPS": self.lanes * self.frequency / self.exp_cycles / 1e9}
+        elems = PASS_ELEMS * self.channels
+        return {"lanes": self.lanes, "vec_pass_cycles": self.vec_cycles, "exp_pass_cycles": self.exp_pass_cycles,
+                "softmax_Gscores_per_s": elems / (self.vec_cycles + self.exp_pass_cycles) * self.frequency / 1e9}
 
 
 class Pnm(Device, kind="pnm"):
@@ -54,31 +87,26 @@ class Pnm(Device, kind="pnm"):
 
     supported_ops = ("softmax", "norm", "rope", "activation")
 
-    def _tree(self) -> int:
-        return max(1, math.ceil(math.log2(self.config.lanes)))
-
-    def compute_cycles(self, op) -> int:
-        """Cycles of ``op``'s arithmetic on the lanes."""
+    def compute_cycles(self, op) -> float:
+        """Cycles of ``op`` on the units (CENT's formulas; see the module docstring)."""
         self.check_supported(op)
-        c, lanes = self.config, self.config.lanes
-        rows = max(1, int(op.m)) * max(1, int(op.heads)) * max(1, int(op.batch))
+        c = self.config
+        rd, wr = c.buffer_read_cycles, c.buffer_write_cycles
+        per_pass = PASS_ELEMS * c.channels
+        rows = max(1, int(op.m)) * max(1, int(op.batch))
         if op.kind == "softmax":
-            elements = int(op.flops) // SOFTMAX_FLOPS
-            per_element = c.exp_cycles + SIMPLE_OPS_PER_SOFTMAX
-            return math.ceil(elements / lanes) * per_element + 2 * rows * self._tree()  # max and sum trees
+            scores = int(op.flops) // SOFTMAX_FLOPS
+            heads = rows * max(1, int(op.heads))
+            core = c.lanes_per_accelerator * wr + c.softmax_core_cycles / c.cores + rd
+            return scores / per_pass * (c.exp_pass_cycles + c.vec_cycles) + heads * (rd + core)
         if op.kind == "norm":
-            elements = int(op.m) * int(op.n)
-            per_element = NORM_FLOPS["rmsnorm"] if int(op.flops) <= NORM_FLOPS["rmsnorm"] * elements else \
-                NORM_FLOPS["layernorm"]
-            return math.ceil(elements / lanes) * per_element + int(op.m) * (self._tree() + c.rsqrt_cycles)
-        if op.kind == "rope":  # one lane operation per FLOP
-            return math.ceil(int(op.flops) / lanes)
-        elements = int(op.m) * int(op.n)  # activation
-        return math.ceil(elements / lanes) * (c.exp_cycles + SIMPLE_OPS_PER_ACTIVATION)
+            passes = int(op.n) / (NORM_REDUCTION * per_pass)
+            return max(1, int(op.m)) * (passes * c.vec_cycles + rd + wr + 1 + c.rmsnorm_cycles)
+        if op.kind == "rope":
+            return max(1, int(op.m)) * int(op.n) * c.rotary_cycles / c.cores
+        elements = max(1, int(op.m)) * int(op.n)                   # activation
+        return elements / per_pass * (c.exp_pass_cycles + 2 * c.vec_cycles)
 
     def cost_ps(self, op) -> int:
         c = self.config
-        compute_s = self.compute_cycles(op) / c.frequency
-        memory_s = (int(op.bytes_read) + int(op.bytes_written)) / c.internal_bw
-        return ps_from_seconds(c.op_overhead / 1e12 + max(compute_s, memory_s))
-
+        return ps_from_seconds(c.op_overhead / 1e12 + math.ceil(self.compute_cycles(op)) / c.frequency)

@@ -236,7 +236,10 @@ class AimChannel:
             if req.kind == SYNC:
                 return t + 1
             cmd = state.next_command(req.cmd, req.key, req.row)
-            return min(soon, max(state.earliest(cmd, req.key), t + 1))
+            soon = min(soon, max(state.earliest(cmd, req.key), t + 1))
+            for req in self.active:              # activated plain requests go before the AiM head
+                soon = min(soon, max(state.earliest(req.cmd, req.key), t + 1))
+            return soon
         for req in self.active + self.reads + self.writes:
             cmd = state.next_command(req.cmd, req.key, req.row)
             soon = min(soon, max(state.earliest(cmd, req.key), t + 1))

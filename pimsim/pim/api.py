@@ -35,6 +35,7 @@ from functools import lru_cache
 from pimsim.core.errors import CapacityError, ConfigError
 from pimsim.core.units import format_bytes
 from pimsim.pim.kernels import aim as kaim
+from pimsim.pim.kernels import aim_cent as kcent
 from pimsim.pim.kernels import host as khost
 from pimsim.pim.kernels.plans import (
     channels_used,
@@ -46,7 +47,8 @@ from pimsim.pim.kernels.plans import (
 )
 from pimsim.pim.result import KernelResult
 from pimsim.pim.runner import check_fidelity, run_aim, run_host
-from pimsim.pim.spec import PimSpec, load_pim
+from pimsim.pim.spec import LAYOUTS, PimSpec, load_pim
+from pimsim.pim.tile import aim_cent as tcent
 
 ELEM = 2
 
@@ -139,13 +141,23 @@ def elementwise(dev, op: str, n: int, channels: int | None = None, fidelity: str
 
 
 # -- attention ---------------------------------------------------------------------------------
-def _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels):
-    check_positive(seq=seq, heads=heads, head_dim=head_dim, batch=batch)
+def _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups):
+    """(channels per group, key/value heads, layout) of an attention call, validated."""
+    check_positive(seq=seq, heads=heads, head_dim=head_dim, batch=batch, groups=groups)
     kv = heads if kv_heads is None else kv_heads
     check_positive(kv_heads=kv)
     if heads % kv:
         raise ConfigError(f"heads ({heads}) must be a multiple of kv_heads ({kv})")
-    return channels_used(spec, channels), kv
+    layout = layout or spec.attention_layout
+    if layout not in LAYOUTS:
+        raise ConfigError(f"attention layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "cent" and not _is_aim(spec):
+        raise ConfigError(f"layout 'cent' is CENT's GDDR6-AiM layout; {spec.name} has only 'dense'")
+    c = channels_used(spec, channels)
+    if c * groups > spec.channels:
+        raise CapacityError(f"{groups} groups of {c} channels need {c * groups} channels but {spec.name} has "
+                            f"{spec.channels}", "groups")
+    return c, kv, layout
 
 
 def _host_pieces(spec, layout, c, pieces):
@@ -154,16 +166,20 @@ def _host_pieces(spec, layout, c, pieces):
 
 
 def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-                    channels: int | None = None) -> None:
+                    channels: int | None = None, layout: str | None = None, groups: int = 1) -> None:
     """Raise CapacityError if the KV cache layout does not fit the banks."""
     spec = device(dev)
-    c, kv = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels)
+    c, kv, layout = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
     if _is_aim(spec):
         elems = spec.compute.buffer // spec.elem_bytes
         if head_dim > elems:
             raise CapacityError(f"head_dim {head_dim} does not fit the {format_bytes(spec.compute.buffer)} global "
                                 f"buffer of {spec.name} ({elems} FP16): the score layout needs one head's q in it",
                                 "shape")
+        if layout == "cent":
+            rows = sum(kcent.CentAttention(seq, heads, kv, head_dim, c, groups).rows())
+            check_rows(batch * rows, spec, f"the KV cache and scores of {batch} x {seq} tokens")
+            return
         k_rows, v_rows = kaim.attention_rows(seq, kv, head_dim, c)
         check_rows(batch * (k_rows + v_rows), spec, f"the KV cache of {batch} x {seq} tokens")
         return
@@ -174,38 +190,59 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
     check_rows(per * rows, spec, f"the KV cache of {batch} x {kv} heads x {seq} tokens")
 
 
-def attention_score(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-                    channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
-    """Scores q . K^T of one new token per sequence over its KV cache of ``seq`` tokens."""
+def _attention_piece(piece, dev, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh, layout,
+                     groups) -> KernelResult:
     spec = device(dev)
-    check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels)
-    c, kv = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels)
+    check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
+    c, kv, layout = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
+    kernel = f"attention_{piece}"
     shape = {"seq": seq, "heads": heads, "head_dim": head_dim, "batch": batch, "kv_heads": kv}
     data = ELEM * batch * (kv * seq * head_dim + heads * (head_dim + seq))
-    if _is_aim(spec):
-        nch = spec.dram.organisation.channels
-        return run_aim(spec, "attention_score", shape, c, fidelity, refresh,
-                       lambda: kaim.score_isrs(seq, kv, head_dim, c, nch, batch, heads // kv),
-                       lambda tile: tile.score(seq, kv, head_dim, c, batch, heads // kv), data)
-    return _host_attention(spec, "attention_score", shape, c, fidelity, refresh, data,
-                           m=seq, k=head_dim, pieces=batch * heads)
+    if not _is_aim(spec):
+        m, k = (seq, head_dim) if piece == "score" else (head_dim, seq)
+        return _host_attention(spec, kernel, shape, c, fidelity, refresh, data, m=m, k=k, pieces=batch * heads)
+    nch = spec.dram.organisation.channels
+    shape["layout"] = layout
+    if layout == "cent":
+        geo = kcent.CentAttention(seq, heads, kv, head_dim, c, groups)
+        isrs, tiled = (kcent.score_isrs, tcent.score) if piece == "score" else (kcent.context_isrs, tcent.context)
+        return run_aim(spec, kernel, shape, c, fidelity, refresh, lambda: isrs(geo, nch, batch),
+                       lambda tile: tiled(tile, geo, batch), data, groups)
+    rep = heads // kv
+    if piece == "score":
+        return run_aim(spec, kernel, shape, c, fidelity, refresh,
+                       lambda: kaim.score_isrs(seq, kv, head_dim, c, nch, batch, rep),
+                       lambda tile: tile.score(seq, kv, head_dim, c, batch, rep), data, groups)
+    return run_aim(spec, kernel, shape, c, fidelity, refresh,
+                   lambda: kaim.context_isrs(seq, kv, head_dim, c, nch, batch, rep),
+                   lambda tile: tile.context(seq, kv, head_dim, c, batch, rep), data, groups)
+
+
+def attention_score(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
+                    channels: int | None = None, fidelity: str | None = None, refresh=None,
+                    layout: str | None = None, groups: int = 1) -> KernelResult:
+    """Scores q . K^T of one new token per sequence over its KV cache of ``seq`` tokens.
+
+    ``layout`` (AiM): ``dense`` or ``cent`` (CENT's, which ends with the softmax's scale pass through
+    the banks); None takes the preset's ``attention_layout``. ``groups``: channel groups of the
+    device running the same kernel in lockstep on ``channels`` channels each (CENT: one transformer
+    block per group); their plain memory lines share the device's instruction DMA. The result is
+    one group's (commands, energy); its time includes what the other groups cost it.
+    """
+    return _attention_piece("score", dev, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh,
+                            layout, groups)
 
 
 def attention_context(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-                      channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
-    """Context p . V of one new token per sequence (p: softmax probabilities over ``seq`` tokens)."""
-    spec = device(dev)
-    check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels)
-    c, kv = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels)
-    shape = {"seq": seq, "heads": heads, "head_dim": head_dim, "batch": batch, "kv_heads": kv}
-    data = ELEM * batch * (kv * seq * head_dim + heads * (head_dim + seq))
-    if _is_aim(spec):
-        nch = spec.dram.organisation.channels
-        return run_aim(spec, "attention_context", shape, c, fidelity, refresh,
-                       lambda: kaim.context_isrs(seq, heads, head_dim, c, nch, batch),
-                       lambda tile: tile.context(seq, heads, head_dim, c, batch), data)
-    return _host_attention(spec, "attention_context", shape, c, fidelity, refresh, data,
-                           m=head_dim, k=seq, pieces=batch * heads)
+                      channels: int | None = None, fidelity: str | None = None, refresh=None,
+                      layout: str | None = None, groups: int = 1) -> KernelResult:
+    """Context p . V of one new token per sequence (p: softmax probabilities over ``seq`` tokens).
+
+    ``layout`` ``cent`` starts with the softmax's normalise pass through the banks; ``layout`` and
+    ``groups`` as :func:`attention_score`.
+    """
+    return _attention_piece("context", dev, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh,
+                            layout, groups)
 
 
 def _host_attention(spec, kernel, shape, c, fidelity, refresh, data, m, k, pieces) -> KernelResult:
@@ -225,13 +262,15 @@ def softmax_time_ps(dev, seq: int, heads: int, batch: int = 1) -> int:
 
 
 def attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv_heads: int | None = None,
-              channels: int | None = None, fidelity: str | None = None, refresh=None) -> KernelResult:
+              channels: int | None = None, fidelity: str | None = None, refresh=None, layout: str | None = None,
+              groups: int = 1) -> KernelResult:
     """Score GEMV, softmax hand-off, context GEMV, one after another; ``parts`` holds each."""
     spec = device(dev)
     fidelity = fidelity or spec.fidelity
     check_fidelity(fidelity)
-    score = attention_score(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh)
-    context = attention_context(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh)
+    score = attention_score(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh, layout, groups)
+    context = attention_context(spec, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh, layout,
+                                groups)
     soft_ps = softmax_time_ps(spec, seq, heads, batch)
     time_ps = score.time_ps + soft_ps + context.time_ps
     energy = {k: score.energy_J[k] + context.energy_J[k] for k in score.energy_J}

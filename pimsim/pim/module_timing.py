@@ -13,7 +13,9 @@ Operator record -> kernel:
 * ``gemv`` / ``gemm`` ``(m x k) @ (k x n)``: :func:`~pimsim.pim.api.gemv` with
   ``n`` outputs, reduction ``k``, ``batch = m`` input vectors;
 * ``attention_score`` / ``attention_context``: the matching API function with
-  ``seq``, ``heads``, ``head_dim``, ``batch``.
+  ``seq``, ``heads``, ``head_dim``, ``batch``; on GDDR6-AiM with ``partitions``
+  channel groups, ``groups = partitions`` (the groups share the module's
+  instruction DMA, which paces the plain memory lines of CENT's layout).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class PimModuleTiming:
         partitions = getattr(config, "partitions", 1)
         total = self.spec.channels if hasattr(self.spec, "channels") else None
         self.channels = None if partitions == 1 or total is None else max(1, total // partitions)
+        # the channel groups of one module share its instruction DMA (AiM): their kernels run in lockstep
+        self.groups = partitions if self.channels and self.spec.arch.architecture == "aim" else 1
         self._result = lru_cache(maxsize=4096)(self._compute)
 
     @staticmethod
@@ -68,7 +72,8 @@ class PimModuleTiming:
                 batch = _ceil(batch, c)
             else:
                 heads = _ceil(heads, c)
-            return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch, channels=self.channels)
+            return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch, channels=self.channels,
+                      groups=self.groups)
         raise SimulationError(f"the PIM model of {self.spec.name} has no kernel for '{kind}' operators")
 
     def softmax_ps(self, op) -> int:

@@ -30,8 +30,11 @@ def check_fidelity(fidelity: str | None) -> None:
 
 
 def run_aim(spec, kernel: str, shape: dict, channels: int, fidelity: str, refresh, isrs_fn, tile_fn,
-            data_bytes: int) -> KernelResult:
-    """``isrs_fn()`` -> instruction list (command); ``tile_fn(tile)`` -> Timeline (tile)."""
+            data_bytes: int, groups: int = 1) -> KernelResult:
+    """``isrs_fn()`` -> instruction list (command); ``tile_fn(tile)`` -> Timeline (tile).
+
+    ``groups`` channel groups of ``channels`` run the stream in lockstep; counts are one group's.
+    """
     from pimsim.pim.tile.aim import AimTile
 
     fidelity = fidelity or spec.fidelity
@@ -44,19 +47,27 @@ def run_aim(spec, kernel: str, shape: dict, channels: int, fidelity: str, refres
         system = AimSystem(tables, isrs_fn(), refresh=on)
         ticks = system.run()
         counts, _ = system.totals()
-        counts = {k: v for k, v in counts.items() if v}
+        counts = {k: v if k == "REF" else _per_group(v, groups) for k, v in counts.items() if v}
         refreshes = counts.get("REF", 0)
     else:
         tile = spec.cached(("aim-tile", on), lambda: AimTile(tables, track=on))
         st = tile_fn(tile)
         ticks, per_channel = tile.finish(st, on, "EWMUL16" if "EWMUL16" in st.counts else "MAC16")
         counts = {k: v * channels for k, v in st.counts.items()}
+        for k, v in st.group_counts.items():
+            counts[k] = counts.get(k, 0) + v
         if per_channel:
             counts["REF"] = counts.get("REF", 0) + per_channel * spec.channels
             counts["ACT16"] = counts.get("ACT16", 0) + per_channel * channels
             counts["PREA"] = counts.get("PREA", 0) + per_channel * channels
         refreshes = per_channel * spec.channels
     return package(spec, kernel, shape, channels, fidelity, ticks, counts, refreshes, data_bytes)
+
+
+def _per_group(count: int, groups: int) -> int:
+    """One group's share of a count over ``groups`` lockstep groups (identical without refresh; with it,
+    a refresh can fall differently into each group's plain traffic: their average)."""
+    return round(count / groups)
 
 
 def run_host(spec, kernel: str, shape: dict, channels: int, fidelity: str, refresh, requests_fn, tile_fn,

@@ -26,6 +26,7 @@ from pimsim.dram.family import expression_names
 from pimsim.dram.spec import load_dram
 
 PLACEMENTS = ("bank", "bank_pair", "bank_group", "buffer_die")
+LAYOUTS = ("dense", "cent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +89,9 @@ class PimSpec:
                                 choices=(None, "all-bank", "none"))
     fidelity: str = param("Fidelity kernels run at unless a call asks for another", default="tile",
                           choices=("command", "tile"))
+    attention_layout: str = param("Data layout of the attention kernels unless a call asks for another: dense "
+                                  "(pimsim's) or cent (CENT's trace emitter, GDDR6-AiM only; "
+                                  "pimsim/pim/kernels/aim_cent.py)", default="dense", choices=LAYOUTS)
     description: str = param("One-line description", default="")
 
     def __post_init__(self):
@@ -108,6 +112,9 @@ class PimSpec:
         object.__setattr__(self, "arch", arch)
         object.__setattr__(self, "cycles", self._cycles(dram, arch))
         self._check_compute(dram, arch)
+        if self.attention_layout == "cent" and arch.architecture != "aim":
+            raise ConfigError(f"attention_layout 'cent' is CENT's GDDR6-AiM layout; architecture "
+                              f"{arch.architecture} has only 'dense'", "attention_layout")
 
     def _cycles(self, dram, arch) -> dict[str, int]:
         cycles = dict(dram.cycles)

@@ -16,16 +16,22 @@ def pnm():
     return Pnm("pnm", load_device("cent-pnm"))
 
 
-def test_softmax_on_512_lanes_costs_exponent_plus_four_simple_ops_per_element(pnm, op):
+def test_softmax_costs_cents_exponent_and_vector_passes_plus_per_head_steps(pnm, op):
+    """CENT: L H / 16 / 32 x (EXP 44 + VEC 66) + H x SB_RD + H x RV_SFT_PIPELINE 17.25, at 2 GHz."""
     ctx, heads = 4096, 64
     s = op("softmax", m=1, n=ctx, heads=heads, batch=1, flops=5 * ctx * heads)
-    tree = math.ceil(math.log2(512))
-    assert pnm.compute_cycles(s) == math.ceil(ctx * heads / 512) * (11 + 4) + 2 * heads * tree
+    assert pnm.compute_cycles(s) == pytest.approx(ctx * heads / 512 * (44 + 66) + heads * (1 + 17.25))
+    assert pnm.cost_ps(s) == math.ceil(pnm.compute_cycles(s)) * 500
 
 
 def test_rmsnorm_row_ends_with_the_26_cycle_inverse_square_root(pnm, op):
+    """CENT: E / 256 / 32 vector passes of 66 cycles, SB_RD + SB_WR + 1 for the reduction, 26 on a core."""
     n = op("norm", m=1, n=8192, flops=4 * 8192)
-    assert pnm.compute_cycles(n) == 8192 // 512 * 4 + 9 + 26
+    assert pnm.compute_cycles(n) == 8192 / 256 / 32 * 66 + 3 + 26
+
+
+def test_rotary_spreads_three_cycles_per_element_over_eight_cores(pnm, op):
+    assert pnm.compute_cycles(op("rope", m=2, n=9216)) == 2 * 9216 * 3 / 8
 
 
 def test_pnm_does_no_matrix_products(pnm, op):

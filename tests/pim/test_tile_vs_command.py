@@ -2,7 +2,9 @@
 and device (small, odd-sized, tall, wide; every other shape with all-bank refresh on).
 
 Each grid runs every shape at both fidelities; command counts must match exactly where no refresh
-intervenes, and times within 3% everywhere.
+intervenes, and times within 3% everywhere. Attention on GDDR6-AiM runs both layouts: pimsim's dense
+one on the shared grid, CENT's (with its softmax passes through the banks) on a grid of its own
+(GQA, lockstep channel groups, one-channel groups whose writes a channel paces).
 """
 
 import pytest
@@ -36,6 +38,15 @@ ATTENTION = [  # (seq, heads, head_dim, channels, batch)
     (512, 32, 128, 16, 1), (1024, 16, 128, 16, 1), (2048, 8, 128, 16, 1), (700, 6, 128, 3, 2),
     (1500, 10, 128, 5, 1), (4000, 8, 64, 4, 1), (640, 20, 128, 10, 1), (256, 16, 128, 32, 4),
     (2048, 32, 128, 32, 1), (333, 9, 96, 3, 1), (1200, 12, 128, 6, 1), (96, 24, 64, 8, 3),
+]
+
+
+CENT_ATTENTION = [  # (seq, heads, kv_heads, head_dim, channels, groups, batch)
+    (16, 1, 1, 64, 1, 1, 1), (64, 2, 2, 128, 1, 1, 1), (128, 32, 32, 128, 8, 4, 1), (256, 8, 8, 64, 4, 1, 1),
+    (77, 3, 3, 96, 1, 1, 1), (300, 4, 4, 64, 2, 2, 2), (1000, 8, 8, 128, 4, 1, 1), (1023, 5, 5, 128, 3, 1, 1),
+    (513, 8, 2, 96, 2, 1, 1), (129, 12, 12, 64, 6, 1, 1), (512, 32, 32, 128, 8, 4, 1), (600, 40, 40, 128, 16, 2, 1),
+    (400, 64, 8, 128, 10, 3, 1), (700, 6, 6, 128, 3, 2, 2), (96, 24, 24, 64, 8, 1, 3), (640, 20, 20, 128, 10, 1, 1),
+    (2048, 4, 4, 128, 8, 1, 1), (1025, 32, 32, 128, 32, 1, 1), (200, 16, 4, 128, 4, 2, 1), (33, 8, 8, 128, 2, 4, 2),
 ]
 
 
@@ -78,6 +89,27 @@ def test_attention_tile_within_3_percent(device, piece):
     spec = api.device(device)
     errors = []
     for i, (seq, heads, dim, c, batch) in enumerate(ATTENTION):
-        kwargs = {"seq": seq, "heads": heads, "head_dim": dim, "channels": min(c, spec.channels), "batch": batch}
+        kwargs = {"seq": seq, "heads": heads, "head_dim": dim, "channels": min(c, spec.channels), "batch": batch,
+                  "layout": "dense"}
         errors.append(_close(lambda **kw: fn(device, **kw), kwargs, _refresh(i)))
     assert max(errors) < 0.03, max(zip(errors, ATTENTION))
+
+
+@pytest.mark.parametrize("piece", ["score", "context"])
+def test_cent_attention_layout_tile_within_3_percent(piece):
+    fn = api.attention_score if piece == "score" else api.attention_context
+    errors = []
+    for i, (seq, heads, kv, dim, c, groups, batch) in enumerate(CENT_ATTENTION):
+        kwargs = {"seq": seq, "heads": heads, "kv_heads": kv, "head_dim": dim, "channels": c, "groups": groups,
+                  "batch": batch, "layout": "cent"}
+        errors.append(_close(lambda **kw: fn("gddr6-aim-pim", **kw), kwargs, _refresh(i)))
+    assert max(errors) < 0.03, max(zip(errors, CENT_ATTENTION))
+
+
+def test_gqa_dense_context_reads_each_key_head_once_per_query_head():
+    """Dense layout with GQA: V is laid out per key/value head; its query heads take turns on it."""
+    gqa = api.attention_context("gddr6-aim-pim", 2048, 64, 128, kv_heads=8, channels=8, layout="dense",
+                                fidelity="tile", refresh="none")
+    mha = api.attention_context("gddr6-aim-pim", 2048, 8, 128, channels=8, layout="dense", fidelity="tile",
+                                refresh="none")
+    assert gqa.commands["MAC16"] == 8 * mha.commands["MAC16"]

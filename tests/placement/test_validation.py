@@ -29,9 +29,6 @@ def attacc_case(name: str) -> dict:
 KNOWN_GAPS = {
     ("attacc_bg_b16", "dgx_b16"): "bank-group PIM attention in pimsim's tile model is about 2x slower than "
                                   "AttAcc's Ramulator runs, so it is not hidden under the GPU's projections",
-    ("llama2-7b",): "pimsim's AiM attention kernels are about 2x, its near-memory units about 3x faster than "
-                    "CENT's own kernels and constants",
-    ("llama2-13b",): "as llama2-7b",
 }
 
 

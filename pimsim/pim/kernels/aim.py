@@ -15,10 +15,13 @@ row, one vector at a time through the global buffer.
   per 1024 q elements and per 16C tokens: ``WR_GB``, then per head in that row:
   ``WR_BIAS``, ``MAC_ABK`` (d/16 columns, row hit after the first), ``RD_MAC``.
 * :func:`context_isrs` — p.V with V^T in the banks: a bank holds one head
-  dimension of one head over 1024 tokens per row; heads spread over channels
-  (C/h channels per head, else h/C heads per channel in turn); per 1024 tokens:
+  dimension of one key/value head over 1024 tokens per row; those heads spread
+  over channels (C/h channels per head, else h/C heads per channel in turn), and
+  each is read once per query head that shares it (GQA); per 1024 tokens:
   ``WR_GB`` of the probabilities, then per dimension slot: ``WR_BIAS``,
   ``MAC_ABK``, ``RD_MAC``.
+
+These are pimsim's *dense* attention layout; CENT's own is :mod:`.aim_cent`.
 """
 
 from __future__ import annotations
@@ -95,12 +98,14 @@ def context_geometry(seq: int, heads: int, head_dim: int, channels: int) -> dict
     return {"rounds": rounds, "slots": slots, "rows_per_seq": _ceil(seq, ROW_ELEMS)}
 
 
-def context_isrs(seq: int, heads: int, head_dim: int, channels: int, nchannels: int, batch: int = 1) -> list[Isr]:
+def context_isrs(seq: int, heads: int, head_dim: int, channels: int, nchannels: int, batch: int = 1,
+                 repeat: int = 1) -> list[Isr]:
+    """p.V for one query per sequence; ``heads`` key/value heads, each read by ``repeat`` query heads."""
     geo = context_geometry(seq, heads, head_dim, channels)
     mask = _mask(channels, nchannels)
     body = []
-    for rnd in range(geo["rounds"]):
-        base = rnd * geo["rows_per_seq"] * geo["slots"]
+    for rnd in range(geo["rounds"] * repeat):
+        base = rnd // repeat * geo["rows_per_seq"] * geo["slots"]
         for off in range(geo["rows_per_seq"]):
             cols = _ceil(min(ROW_ELEMS, seq - off * ROW_ELEMS), COL_ELEMS)
             body.append(Isr("WR_GB", opsize=cols, mask=mask))

@@ -24,6 +24,7 @@ from pimsim.pim.kernels import aim as kaim
 from pimsim.pim.tile.common import Lat, Timeline, refresh_walk, repeat
 
 REGISTER = ("WRGB", "WRMAC16", "RDMAC16", "RDAF16")
+ONE_ROW = 1 << 41           # the V row every round uses when there is one round of one-row heads
 
 
 class AimTile:
@@ -155,24 +156,30 @@ class AimTile:
             return st
         return repeat(self.start(), batch, vector)
 
-    def context(self, seq, heads, head_dim, channels, batch=1) -> Timeline:
+    def context(self, seq, heads, head_dim, channels, batch=1, repeat_heads=1) -> Timeline:
         geo = kaim.context_geometry(seq, heads, head_dim, channels)
+        rows, slots = geo["rows_per_seq"], geo["slots"]
+        same_rows = rows == 1 and slots == 1          # then a round's repeats reread one open row
 
-        def slot(st, cols):
+        def slot(st, cols, row):
             self.burst(st, "WRMAC16", 1)
-            self.bank_op(st, "MAC16", cols, row=st.counts.get("ACT16", 0) + 1)
+            self.bank_op(st, "MAC16", cols, row=row if same_rows else st.counts.get("ACT16", 0) + 1)
             self.read_out(st, 1)
             return st
 
-        def offset(st, cols):
+        def offset(st, cols, row):
             self.burst(st, "WRGB", cols)
-            return repeat(st, geo["slots"], lambda s: slot(s, cols))
+            return repeat(st, slots, lambda s: slot(s, cols, row))
+
+        def one_head(st, row):
+            full = rows - 1
+            st = repeat(st, full, lambda s: offset(s, 64, row))
+            last = -(-(seq - full * kaim.ROW_ELEMS) // kaim.COL_ELEMS)
+            return offset(st, last, row)
 
         def rnd(st):
-            full = geo["rows_per_seq"] - 1
-            st = repeat(st, full, lambda s: offset(s, 64))
-            last = -(-(seq - full * kaim.ROW_ELEMS) // kaim.COL_ELEMS)
-            return offset(st, last)
+            row = ONE_ROW if geo["rounds"] == 1 else st.counts.get("ACT16", 0) + 1
+            return repeat(st, repeat_heads, lambda s: one_head(s, row))
 
         return repeat(self.start(), batch * geo["rounds"], rnd)
 

@@ -67,6 +67,7 @@ class Timeline:
     windows: list | None = None     # (start, next burst start) of every stretch between bank bursts
     burst_end: int = -1             # tick of the last command of the last bank burst
     silences: list | None = None    # (start, end) after mode switches, when no command may issue
+    group_counts: dict = dataclasses.field(default_factory=dict)   # counts over a whole channel group, not per channel
 
     def at(self, kind: str) -> int:
         return self.last.get(kind, NEG)
@@ -80,7 +81,8 @@ class Timeline:
     def copy(self) -> Timeline:
         return Timeline(self.t, dict(self.last), self.mode, self.open_row, self.ready, self.end, dict(self.counts),
                         self.opened, None if self.windows is None else list(self.windows),
-                        self.burst_end, None if self.silences is None else list(self.silences))
+                        self.burst_end, None if self.silences is None else list(self.silences),
+                        dict(self.group_counts))
 
     def silence(self, start: int, end: int) -> None:
         """No command may issue in [start, end) (a mode switch): a refresh falling due waits too."""
@@ -115,8 +117,9 @@ def repeat(state: Timeline, n: int, step) -> Timeline:
     for key, v in second.last.items():
         if key in first.last:
             out.last[key] = first.last[key] + k * (v - first.last[key])
-    for key, v in second.counts.items():
-        out.counts[key] = first.counts.get(key, 0) + k * (v - first.counts.get(key, 0))
+    for field in ("counts", "group_counts"):
+        a, b = getattr(first, field), getattr(second, field)
+        getattr(out, field).update({key: a.get(key, 0) + k * (v - a.get(key, 0)) for key, v in b.items()})
     period = second.t - first.t
     for field in ("windows", "silences"):
         a, b = getattr(first, field), getattr(second, field)
