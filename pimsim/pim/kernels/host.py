@@ -40,6 +40,9 @@ class HostLayout:
         self.fill = "WRGRF" if self.hbm_pim else "WRGB"
         self.read = "RDGRF" if self.hbm_pim else "MVSB"
         kind = spec.arch.row_kind(self.mac)
+        if kind is None:
+            raise ConfigError(f"{spec.name}: architecture {arch} has no host-issued GEMV kernels in pimsim.pim.api "
+                              f"(its kernels: pimsim.pim.{arch.replace('-', '_')})")
         self.opener, self.closer = spec.arch.rows[kind]
         depth = len(t.levels) - 1
         self.stream_key = (0,) + (None,) * (depth - 1) if self.hbm_pim else None
