@@ -34,6 +34,7 @@ from functools import lru_cache
 
 from pimsim.core.errors import CapacityError, ConfigError
 from pimsim.core.units import format_bytes
+from pimsim.pim import neupims
 from pimsim.pim.kernels import aim as kaim
 from pimsim.pim.kernels import aim_cent as kcent
 from pimsim.pim.kernels import host as khost
@@ -91,6 +92,8 @@ def _streams(spec) -> int:
 def check_gemv(dev, m: int, k: int, channels: int | None = None):
     """The GEMV plan, or CapacityError naming the limit (capacity, rows per bank)."""
     spec = device(dev)
+    if neupims.is_neupims(spec):
+        neupims.unsupported(spec, "a weight GEMV")
     c = channels_used(spec, channels)
     plan = gemv_plan(spec, m, k, c, _streams(spec))
     rows = plan.rows_per_unit * plan.chunks if _is_aim(spec) else host_rows_per_bank(plan, spec)[0]
@@ -124,6 +127,8 @@ def elementwise(dev, op: str, n: int, channels: int | None = None, fidelity: str
     if op not in ("add", "mul"):
         raise ConfigError(f"element-wise op must be 'add' or 'mul', got {op!r}")
     spec = device(dev)
+    if neupims.is_neupims(spec):
+        neupims.unsupported(spec, f"element-wise {op}")
     c = channels_used(spec, channels)
     shape = {"n": n, "op": op}
     if _is_aim(spec):
@@ -169,6 +174,8 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
                     channels: int | None = None, layout: str | None = None, groups: int = 1) -> None:
     """Raise CapacityError if the KV cache layout does not fit the banks."""
     spec = device(dev)
+    if neupims.is_neupims(spec):                     # NeuPIMs: per-request layouts (pimsim.pim.neupims)
+        return neupims.check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels)
     c, kv, layout = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
     if _is_aim(spec):
         elems = spec.compute.buffer // spec.elem_bytes
@@ -193,6 +200,8 @@ def check_attention(dev, seq: int, heads: int, head_dim: int, batch: int = 1, kv
 def _attention_piece(piece, dev, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh, layout,
                      groups) -> KernelResult:
     spec = device(dev)
+    if neupims.is_neupims(spec):
+        return neupims.attention(spec, piece, seq, heads, head_dim, batch, kv_heads, channels, fidelity, refresh)
     check_attention(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
     c, kv, layout = _attention_args(spec, seq, heads, head_dim, batch, kv_heads, channels, layout, groups)
     kernel = f"attention_{piece}"

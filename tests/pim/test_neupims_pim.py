@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pimsim.core.errors import CapacityError, ConfigError
-from pimsim.pim import neupims
+from pimsim.pim import api, neupims
 from pimsim.pim.spec import load_pim
 
 REF = yaml.safe_load((Path(__file__).parents[1] / "data" / "placement_references.yaml").read_text())["neupims"]
@@ -98,3 +98,12 @@ def test_bad_shapes_are_clear_errors():
         neupims.check_attention(spec, 2048, 8, 128, batch=32 * 600)
     with pytest.raises(ConfigError, match="attention GEMVs of decode only"):
         neupims.unsupported(spec, "a weight GEMV")
+
+
+def test_the_pim_api_routes_neupims_devices():
+    spec = load_pim("neupims-hbm2-pim")
+    direct = neupims.attention(spec, "context", 300, 8, 128, batch=64)
+    assert api.attention_context("neupims-hbm2-pim", 300, 8, 128, batch=64) == direct
+    api.check_attention("neupims-hbm2-pim", 300, 8, 128, batch=64)
+    with pytest.raises(ConfigError, match="weight GEMV runs on the NPU"):
+        api.gemv("newton-hbm2-pim", 64, 64)
