@@ -3,7 +3,8 @@
 The host controller runs the same stream on every channel (AttAcc) or pseudo-
 channel (HBM-PIM); :class:`~pimsim.pim.engine.HostChannel` issues one of them.
 
-GEMV layout (group-major; see :mod:`pimsim.pim.kernels.plans` for the split)
+GEMV layout (group-major; see :mod:`pimsim.pim.kernels.plans` for the split; per-bank-group
+units use AttAcc's rotating layout instead, :mod:`pimsim.pim.kernels.host_rotating`)
     A unit's rows of group g are dealt over the unit's banks (HBM-PIM: even and
     odd bank; per-bank-group units: the 4 banks of the group; buffer-die units:
     the 32 banks of the pseudo-channel, bank group fastest), and in each bank
@@ -47,6 +48,7 @@ class HostLayout:
         depth = len(t.levels) - 1
         self.stream_key = (0,) + (None,) * (depth - 1) if self.hbm_pim else None
         self.unit_banks = spec.banks_per_unit
+        self.rotating = spec.compute.placement == "bank_group"    # AttAcc's layout: pimsim.pim.kernels.host_rotating
 
     def mac_key(self, bank: int):
         """Target key of a MAC on the unit's bank ``bank`` (0 .. unit_banks-1)."""
@@ -70,6 +72,10 @@ class HostLayout:
 
 def gemv_requests(layout: HostLayout, plan, pieces: int = 1, base_row: int = 0) -> list[tuple]:
     """The request stream of ``pieces`` GEMVs of ``plan`` one after another on one stream."""
+    if layout.rotating:
+        from pimsim.pim.kernels import host_rotating
+
+        return host_rotating.gemv_requests(layout, plan, pieces, base_row)
     per_piece, slots, sub_rows = host_rows_per_bank(plan, layout.spec)
     fill = (layout.cmd(layout.fill), layout.stream_key, -1)
     out: list[tuple] = []

@@ -119,8 +119,12 @@ def gemv_plan(spec, m: int, k: int, channels: int, streams: int = 1, spread: int
 
 
 def host_rows_per_bank(plan: GemvPlan, spec) -> tuple[int, int, int]:
-    """(rows per bank, slots per DRAM row, DRAM rows per (group, chunk)) of the host layout."""
+    """(rows per bank, slots per DRAM row, DRAM rows per (group, chunk)) of the host layout
+    (per-bank-group units: AttAcc's rotating layout, whose pieces fill DRAM rows one after another)."""
     row_cols = spec.dram.organisation.row_bytes // spec.dram.organisation.access_bytes
+    if spec.compute.placement == "bank_group":
+        slots = max(1, row_cols // (plan.cols_full if plan.chunks > 1 else plan.cols_last))
+        return _ceil(_ceil(plan.rows_per_unit * plan.chunks, slots), spec.banks_per_unit), slots, 1
     slots = max(1, row_cols // plan.cols_full)
     sub = _ceil(_ceil(plan.group_rows, spec.banks_per_unit), slots)
     return plan.groups * plan.chunks * sub, slots, sub

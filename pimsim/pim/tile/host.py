@@ -189,6 +189,10 @@ class HostTile:
     # -- kernels ---------------------------------------------------------------------------
     def gemv(self, plan, batch: int = 1, pieces: int = 1) -> Timeline:
         lay = self.layout
+        if lay.rotating:
+            from pimsim.pim.tile import host_rotating
+
+            return host_rotating.gemv(self, plan, batch, pieces)
         _, slots, sub_rows = host_rows_per_bank(plan, self.spec)
 
         def chunk(st, g, r, size):
@@ -244,4 +248,8 @@ class HostTile:
         lat = self.lat
         rp = lat("PREA", ref_key, "REF", ref_key)
         cost = rp + lat("REF", ref_key, lay.opener, k)
+        if lay.rotating:
+            from pimsim.pim.tile import host_rotating
+
+            cost += host_rotating.refresh_cost(self)
         return refresh_walk(st, ticks, self.tables.cycles["tREFI"] * self.tables.tpc, cost, rp + 1)
