@@ -19,8 +19,9 @@ def test_head_gemv_costs_macs_times_the_unit_spacing(spacing, piece):
     n_mac = -(-seq // 16) * (dim // 16)
     assert r.commands["MACSB"] == 16 * n_mac
     # the rest is the input fills and read-outs, in the stream here (AttAcc moves them on the data path,
-    # beside the MACs): 1-2% for the score, 4-7% for the context (a fill per 512 tokens)
-    assert spacing * n_mac < r.cycles < (1.03 if piece == "score" else 1.08) * spacing * n_mac
+    # beside the MACs): 3-5% for the score (a read-out per 16 tokens), 4-7% for the context (a fill per
+    # 512 tokens)
+    assert spacing * n_mac < r.cycles < (1.05 if piece == "score" else 1.08) * spacing * n_mac
 
 
 def test_rows_rotate_over_the_banks_and_open_ahead():
