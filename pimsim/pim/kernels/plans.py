@@ -120,12 +120,15 @@ def gemv_plan(spec, m: int, k: int, channels: int, streams: int = 1, spread: int
 
 def host_rows_per_bank(plan: GemvPlan, spec) -> tuple[int, int, int]:
     """(rows per bank, slots per DRAM row, DRAM rows per (group, chunk)) of the host layout
-    (per-bank-group units: AttAcc's rotating layout, whose pieces fill DRAM rows one after another)."""
+    (per-bank-group units: AttAcc's rotating layout, whose pieces fill DRAM rows one after another).
+
+    A DRAM row packs as many unit rows as their columns allow: a one-chunk plan packs its rows by the
+    columns they use (an attention score row of d = 128 is 8 of a 32-column row), not by the chunk's."""
     row_cols = spec.dram.organisation.row_bytes // spec.dram.organisation.access_bytes
     if spec.compute.placement == "bank_group":
         slots = max(1, row_cols // (plan.cols_full if plan.chunks > 1 else plan.cols_last))
         return _ceil(_ceil(plan.rows_per_unit * plan.chunks, slots), spec.banks_per_unit), slots, 1
-    slots = max(1, row_cols // plan.cols_full)
+    slots = max(1, row_cols // (plan.cols_full if plan.chunks > 1 else plan.cols_last))
     sub = _ceil(_ceil(plan.group_rows, spec.banks_per_unit), slots)
     return plan.groups * plan.chunks * sub, slots, sub
 
