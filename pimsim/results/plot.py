@@ -126,13 +126,12 @@ def _figure(table: Table, series: dict, xcol, ycol, hcol, logx, logy, title):
     ax = fig.add_subplot()
     xs_all = [p[0] for pts in series.values() for p in pts]
     numeric_x = all(_number(v) for v in xs_all)
-    categories = sorted(set(map(cell_text, xs_all)), key=lambda c: sort_key(c)) if not numeric_x else []
-    for h, pts in series.items():
-        xs = [p[0] if numeric_x else categories.index(cell_text(p[0])) for p in pts]
-        ys = [p[1] for p in pts]
-        ax.plot(xs, ys, marker="o", markersize=4, label=cell_text(h) if hcol else None)
-    if not numeric_x:
-        ax.set_xticks(range(len(categories)), categories, rotation=30 if len(categories) > 6 else 0)
+    if numeric_x:
+        for h, pts in series.items():
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4,
+                    label=cell_text(h) if hcol else None)
+    else:
+        _bars(ax, series, hcol, xs_all)
     _scale(ax, logx and numeric_x, logy, xs_all, [p[1] for pts in series.values() for p in pts])
     ax.set_xlabel(table.label(xcol))
     ax.set_ylabel(table.label(ycol))
@@ -141,6 +140,17 @@ def _figure(table: Table, series: dict, xcol, ycol, hcol, logx, logy, title):
     if hcol:
         ax.legend(title=table.label(hcol), fontsize="small")
     return fig
+
+
+def _bars(ax, series: dict, hcol, xs_all) -> None:
+    """Categories on x (placements, mappings): grouped bars, one colour per hue value, no lines between."""
+    categories = sorted({_hashable(v) for v in xs_all}, key=sort_key)
+    width = 0.8 / len(series)
+    for i, (h, pts) in enumerate(series.items()):
+        where = [categories.index(_hashable(p[0])) - 0.4 + width * (i + 0.5) for p in pts]
+        ax.bar(where, [p[1] for p in pts], width=width, label=cell_text(h) if hcol else None)
+    ax.set_xticks(range(len(categories)), [cell_text(c) for c in categories],
+                  rotation=30 if len(categories) > 6 else 0)
 
 
 def _scale(ax, logx, logy, xs, ys) -> None:

@@ -144,3 +144,13 @@ def test_report_command_prints_markdown(results_file, run_cli, tmp_path):
     res = run_cli("report", results_file, "-m", "tokens_per_s", "--where", "placement=gpu", "-o", tmp_path / "t")
     assert res.exit_code == 0, res.output
     assert "| gpu | 8 | 800.0 |" in res.stdout and (tmp_path / "t.tex").exists()
+
+
+def test_categories_on_x_are_grouped_bars(results_file):
+    fig, *_ = make_figure(results_file, x="placement", y="tokens_per_s", hue="batch")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cxl", "gpu", "npu", "pim"]
+    assert ax.get_lines() == []                                   # no lines joining unrelated categories
+    bars = {(round(b.get_x() + b.get_width() / 2), b.get_height()) for b in ax.patches}
+    assert (3, 250.0 * 64) in bars and (0, 60.0) in bars and len(ax.patches) == 12
+    assert ax.get_legend().get_title().get_text() == "batch (sequences)"
