@@ -84,3 +84,10 @@ def test_derived_quantities():
     assert spec.peak_bw_Bps == pytest.approx(819.2e9)
     assert spec.capacity_bytes == 16 * 2**30
     assert float(spec.tick_ps) == 312.5
+
+
+def test_a_binary_preset_file_is_one_clear_error(tmp_path):
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"kind: dram\n\xff\xfe\x00 not text")
+    with pytest.raises(ConfigError, match="not a UTF-8 text file"):
+        load_yaml(path)

@@ -165,6 +165,8 @@ def load_yaml(path: str | Path) -> dict:
         raise ConfigError("file not found", str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror}", str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not a UTF-8 text file", str(path)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

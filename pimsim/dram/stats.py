@@ -55,12 +55,16 @@ class DramResult:
 
 
 def _bank_busy(ctrl, end_tick: int) -> list:
-    """Ticks each bank of a channel spent with a row open (plus tRP after closing it)."""
+    """Ticks each bank of a channel spent with a row open (plus tRP after closing it), within the run.
+
+    A precharge near the end can finish its tRP after the last data beat; that tail is not part
+    of the run, so a bank is never busier than the run itself.
+    """
     busy = list(ctrl.stats.bank_busy)
     for bank, row in enumerate(ctrl.open_row):
         if row >= 0:
             busy[bank] += end_tick - ctrl.opened_at[bank]
-    return busy
+    return [min(b, end_tick) for b in busy]
 
 
 def summarise(spec, tables, controllers, requests: int) -> DramResult:
@@ -76,8 +80,8 @@ def summarise(spec, tables, controllers, requests: int) -> DramResult:
     lat_ns = lat * float(tick_ps) / 1000.0
     commands = {name: sum(s.commands[i] for s in stats) for i, name in enumerate(COMMANDS)}
     used = [c for c in controllers if c.stats.reads + c.stats.writes]
-    busy = np.array([_bank_busy(c, end_tick) for c in controllers], dtype=float).ravel() * float(tick_ps)
-    used_busy = np.array([_bank_busy(c, end_tick) for c in used], dtype=float).ravel() * float(tick_ps)
+    busy = np.array([_bank_busy(c, end_tick) for c in controllers], dtype=float).ravel()          # ticks
+    used_busy = np.array([_bank_busy(c, end_tick) for c in used], dtype=float).ravel()
     cycles = end_tick / tables.tpc
     return DramResult(
         device=spec.name, requests=requests, reads=reads, writes=writes,
@@ -91,7 +95,7 @@ def summarise(spec, tables, controllers, requests: int) -> DramResult:
         read_latency_p50_ns=float(np.percentile(lat_ns, 50)) if lat.size else 0.0,
         read_latency_p99_ns=float(np.percentile(lat_ns, 99)) if lat.size else 0.0,
         forwarded_reads=sum(s.forwarded for s in stats), coalesced_writes=sum(s.coalesced for s in stats),
-        bank_busy_mean=float(used_busy.mean() / time_ps) if used_busy.size and time_ps else 0.0,
-        bank_busy_max=float(busy.max() / time_ps) if busy.size and time_ps else 0.0,
-        channels_used=len(used), bank_busy_ps=tuple(busy.tolist()),
+        bank_busy_mean=float(used_busy.mean() / end_tick) if used_busy.size and end_tick else 0.0,
+        bank_busy_max=float(busy.max() / end_tick) if busy.size and end_tick else 0.0,
+        channels_used=len(used), bank_busy_ps=tuple((busy * float(tick_ps)).tolist()),
     )

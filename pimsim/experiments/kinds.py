@@ -29,6 +29,7 @@ from pimsim.core.registry import Pluggable, Registry
 KIND_MODULES = (
     "pimsim.experiments.dram_point",
     "pimsim.experiments.trace_point",
+    "pimsim.experiments.scenario_point",
 )
 
 
