@@ -24,6 +24,7 @@ from typing import Any
 
 from pimsim.core.config import build, param
 from pimsim.core.errors import ConfigError
+import pimsim.experiments.metrics  # noqa: F401  (declares the scenario metrics and their units)
 from pimsim.experiments.kinds import PointKind, Prepared
 from pimsim.results.metrics import metric
 

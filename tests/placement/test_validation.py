@@ -69,3 +69,17 @@ def test_cent_over_measured_gpu_decode_throughput(model):
                                   system_sets=(f"devices.pim.count={devices}",)))
     ratio = r["tokens_per_s"] / gpu_tokens_s
     assert ratio == pytest.approx(published, rel=CENT["tolerance"])
+
+
+def test_attacc_lead_over_gpu_grows_with_the_context():
+    """AttAcc's paper trend: the longer the context, the more the KV cache dominates and the more PIM helps."""
+    def ratio(context):
+        runs = {}
+        for placement, system in (("gpu", "dgx-a100-hbm3"), ("attacc", "dgx-attacc")):
+            runs[placement] = run_scenario(ScenarioSpec(model="gpt3-175b", placement=placement, batch=8,
+                                                        prompt_tokens=context - 64, output_tokens=64, system=system,
+                                                        max_positions=8192, decode_samples=2))["tokens_per_s"]
+        return runs["attacc"] / runs["gpu"]
+
+    short, long = ratio(1024), ratio(4096)
+    assert 1.0 < short < long
