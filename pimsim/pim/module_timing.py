@@ -15,7 +15,10 @@ Operator record -> kernel:
 * ``attention_score`` / ``attention_context``: the matching API function with
   ``seq``, ``heads``, ``head_dim``, ``batch``; on GDDR6-AiM with ``partitions``
   channel groups, ``groups = partitions`` (the groups share the module's
-  instruction DMA, which paces the plain memory lines of CENT's layout).
+  instruction DMA, which paces the plain memory lines of CENT's layout). The
+  trace's attention operators carry their query heads only, so key/value heads
+  are taken as many (GQA's shared K/V is then laid out per query head: for
+  Llama-2-70B in CENT's layout 135.3 instead of 133.7 cycles per token, +1.2%).
 """
 
 from __future__ import annotations

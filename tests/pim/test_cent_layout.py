@@ -18,8 +18,8 @@ TCK_MS = 0.5e-9 * 1e3
 
 
 def _attention_ms(shape, seq, fidelity="tile"):
-    kw = dict(kv_heads=shape["kv_heads"], channels=shape["channels"], groups=shape["groups"], refresh="none",
-              fidelity=fidelity, layout="cent")
+    kw = {"kv_heads": shape["kv_heads"], "channels": shape["channels"], "groups": shape["groups"],
+          "refresh": "none", "fidelity": fidelity, "layout": "cent"}
     s = api.attention_score(AIM, seq, shape["heads"], shape["head_dim"], **kw)
     c = api.attention_context(AIM, seq, shape["heads"], shape["head_dim"], **kw)
     return (s.time_ps + c.time_ps) / 1e9
@@ -65,7 +65,7 @@ def test_streams_issue_what_cents_emitter_issues():
 
 
 def test_dense_layout_is_faster_by_the_softmax_passes():
-    kw = dict(kv_heads=32, channels=8, refresh="none", fidelity="tile")
+    kw = {"kv_heads": 32, "channels": 8, "refresh": "none", "fidelity": "tile"}
     cent = api.attention(AIM, 2048, 32, 128, layout="cent", groups=4, **kw)
     dense = api.attention(AIM, 2048, 32, 128, layout="dense", groups=4, **kw)
     assert dense.commands.get("WR", 0) == 0 and cent.commands["WR"] == 2 * 2 * 32 * 128   # 2 passes, 2 stores

@@ -46,11 +46,6 @@ def geometry(layout, plan, pieces: int = 1) -> tuple[int, int]:
     return slots, _ceil(total, slots)
 
 
-def rows_per_bank(layout, plan, pieces: int = 1) -> int:
-    slots, segments = geometry(layout, plan, pieces)
-    return _ceil(segments, layout.unit_banks)
-
-
 def gemv_requests(layout, plan, pieces: int = 1, base_row: int = 0) -> list[tuple]:
     """The request stream of ``pieces`` GEMVs of ``plan`` on one channel, in the rotating layout."""
     banks = layout.unit_banks

@@ -132,6 +132,7 @@ def _ewmuls(tile, geo, st, t_a: int, banks_open: bool) -> int:
         act = prea + lat("PREA", "ACT16")
     else:                                         # banks 0 and 1 hold the EWMUL row, the rest are closed
         act = max(t_a, last_wr + 1)
+    last = act
     for i, cols in enumerate([geo.row_cols(k) for k in range(geo.seq_rows)] * geo.score_heads_per_bank):
         if i:
             prea = st.issue("PREA", max(last + lat("EWMUL16", "PREA"), act + lat("ACT16", "PREA")), 0)

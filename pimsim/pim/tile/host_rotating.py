@@ -25,46 +25,62 @@ from pimsim.pim.kernels.host_rotating import geometry, prefetch_after
 from pimsim.pim.tile.common import repeat
 
 
-def gemv(tile, plan, batch: int = 1, pieces: int = 1):
-    """``pieces`` GEMVs of ``plan`` on one channel, ``batch`` times."""
-    lay = tile.layout
-    banks = lay.unit_banks
-    slots, segments = geometry(lay, plan, pieces)
-    k_close, k_open = prefetch_after(lay)
+class _Walk:
+    """One channel's stream being walked: the MAC burst under way and the close/open still to slip in."""
 
-    def prefetch(prev):
-        if prev + banks >= segments:
-            return []
-        key = lay.mac_key(prev % banks)
-        return [(lay.closer, key), (lay.opener, key)]
+    def __init__(self, tile, plan, pieces: int):
+        self.tile, self.lay = tile, tile.layout
+        self.slots, self.segments = geometry(self.lay, plan, pieces)
+        self.k_close, self.k_open = prefetch_after(self.lay)
+        self.pending, self.stops, self.done, self.start = [], [], 0, 0
 
-    def other(st, walk, cmd, key, n=1):
-        """A command that is not a MAC: the MAC burst before it ends (a refresh can come here)."""
-        st.burst_span(walk["start"], st.t - 1)
-        tile.issue(st, cmd, key, n)
-        walk["start"] = st.t
-
-    def run_macs(st, key, n, walk):
-        """n MACs on ``key``; slip the pending close/open in after their MAC counts."""
-        while n:
-            stop = walk["stops"][0] - walk["done"] if walk["pending"] else n
-            step = min(n, stop) if stop > 0 else 0
-            if step:
-                tile.issue(st, lay.mac, key, step)
-                walk["done"] += step
-                n -= step
-            if walk["pending"] and walk["done"] >= walk["stops"][0]:
-                other(st, walk, *walk["pending"].pop(0))
-                walk["stops"].pop(0)
-
-    def whole(st):
-        for s in range(min(banks, segments)):
+    def open_first_rows(self, st) -> None:
+        lay, tile = self.lay, self.tile
+        for s in range(min(lay.unit_banks, self.segments)):
             key = lay.mac_key(s)
             if tile._any_open(st.opened, key):
                 tile.issue(st, lay.closer, key)
             tile.issue(st, lay.opener, key)
             st.opened = tile._union(st.opened, (key,))
-        walk = {"pending": [], "stops": [], "done": 0, "start": st.t}
+        self.pending, self.stops, self.done, self.start = [], [], 0, st.t
+
+    def other(self, st, cmd, key, n: int = 1) -> None:
+        """A command that is not a MAC: the MAC burst before it ends (a refresh can come here)."""
+        st.burst_span(self.start, st.t - 1)
+        self.tile.issue(st, cmd, key, n)
+        self.start = st.t
+
+    def new_row(self, st, s: int) -> None:
+        """DRAM row s begins (in bank s mod 4): finish the last slip-ins, plan bank s-1's reopening."""
+        for cmd in self.pending:
+            self.other(st, *cmd)
+        lay, prev = self.lay, s - 1
+        key = lay.mac_key(prev % lay.unit_banks)
+        reused = prev + lay.unit_banks < self.segments
+        self.pending = [(lay.closer, key), (lay.opener, key)] if reused else []
+        self.stops, self.done = [self.k_close, self.k_open], 0
+
+    def macs(self, st, key, n: int) -> None:
+        """n MACs on ``key``; the pending close and open go in after their MAC counts."""
+        while n:
+            stop = self.stops[0] - self.done if self.pending else n
+            step = min(n, stop) if stop > 0 else 0
+            if step:
+                self.tile.issue(st, self.lay.mac, key, step)
+                self.done += step
+                n -= step
+            if self.pending and self.done >= self.stops[0]:
+                self.other(st, *self.pending.pop(0))
+                self.stops.pop(0)
+
+
+def gemv(tile, plan, batch: int = 1, pieces: int = 1):
+    """``pieces`` GEMVs of ``plan`` on one channel, ``batch`` times."""
+    lay = tile.layout
+
+    def whole(st):
+        walk = _Walk(tile, plan, pieces)
+        walk.open_first_rows(st)
         p = 0
         for _ in range(pieces):
             for g in range(plan.groups):
@@ -72,18 +88,16 @@ def gemv(tile, plan, batch: int = 1, pieces: int = 1):
                 for r in range(plan.chunks):
                     n = plan.chunk_cols(r)
                     if plan.chunks > 1 or (g == 0 and r == 0):
-                        other(st, walk, lay.fill, lay.stream_key, n)
+                        walk.other(st, lay.fill, lay.stream_key, n)
                     for _ in range(size):
-                        s, first = divmod(p, slots)
+                        s, first = divmod(p, walk.slots)
                         if first == 0 and s > 0:
-                            for cmd in walk["pending"]:
-                                other(st, walk, *cmd)
-                            walk.update(pending=prefetch(s - 1), stops=[k_close, k_open], done=0)
-                        run_macs(st, lay.mac_key(s % banks), n, walk)
+                            walk.new_row(st, s)
+                        walk.macs(st, lay.mac_key(s % lay.unit_banks), n)
                         p += 1
-                other(st, walk, lay.read, lay.stream_key, lay.reads_per_group(size))
-        for cmd in walk["pending"]:
-            other(st, walk, *cmd)
+                walk.other(st, lay.read, lay.stream_key, lay.reads_per_group(size))
+        for cmd in walk.pending:
+            walk.other(st, *cmd)
         return st
     return repeat(tile.start(), batch, whole)
 
