@@ -15,6 +15,7 @@ device). Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 from pimsim.pim import api
@@ -81,8 +82,8 @@ def main() -> None:
         if args.quick and device == "hbm3-pim-buffer":
             continue
         call(device, kernel, {**kwargs, **({"m": 64, "k": 64} if kernel == "gemv" else {})}, "tile")  # warm up
-        c_s, c = cpu(lambda: call(device, kernel, kwargs, "command"))
-        t_s, t = cpu(lambda: call(device, kernel, kwargs, "tile"), repeat=20)
+        c_s, c = cpu(functools.partial(call, device, kernel, kwargs, "command"))
+        t_s, t = cpu(functools.partial(call, device, kernel, kwargs, "tile"), repeat=20)
         sim_us = c.time_ps / 1e6
         print(f"{device:<16} {kernel:<10} {sim_us:>9.1f}us {c_s:>10.3f} {1e3 * t_s:>12.3f} {sim_us / c_s:>13,.0f} "
               f"{t.time_ps / 1e6 / t_s:>14,.0f} {c_s / t_s:>7,.0f}x {100 * (t.time_ps / c.time_ps - 1):>+8.2f}%",

@@ -6,7 +6,6 @@ one line, ``error: <where>: <what>``, and the exit status is 1.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 

@@ -285,7 +285,6 @@ class ChannelController:
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
         self._count(req)
-        stats = self.stats
         if self.open_row[bank] < 0:
             self._issue(ACT, bank, t)
             (self.writes if req.write else self.reads).remove(req, classify=False)

@@ -159,6 +159,27 @@ def _merge(plain):
     return tuple(best.items())
 
 
+def raise_ready(ready: list, history: dict, t: int, plain, windowed) -> None:
+    """Apply a command issued at tick ``t``: ``ready[off] >= t + lat`` for each ``(off, lat)``
+    of ``plain``; for each rolling window ``(key, window, follows)`` the issue times are kept
+    newest first in ``history[key]`` and, once ``window`` of them are known, the followers wait
+    ``lat`` after the oldest (tFAW-style rules)."""
+    for off, lat in plain:
+        v = t + lat
+        if ready[off] < v:
+            ready[off] = v
+    for key, window, follows in windowed:
+        hist = history.setdefault(key, [])
+        hist.insert(0, t)
+        del hist[window:]
+        if len(hist) == window:
+            oldest = hist[-1]
+            for off, lat in follows:
+                v = oldest + lat
+                if ready[off] < v:
+                    ready[off] = v
+
+
 class ChannelTiming:
     """The ready times of one channel (see :class:`TimingTables` for the layout), in ticks."""
 
@@ -178,18 +199,5 @@ class ChannelTiming:
 
     def issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
         """Record ``cmd`` issued at tick ``t``: raise the ready time of every follower."""
-        ready = self.ready
         plain, windowed = self.tables.updates(cmd, target, scope)
-        for off, lat in plain:
-            v = t + lat
-            if ready[off] < v:
-                ready[off] = v
-        for key, window, follows in windowed:
-            hist = self.history.setdefault(key, [])
-            hist.insert(0, t)
-            del hist[window:]
-            if len(hist) == window:
-                for off, lat in follows:
-                    v = hist[-1] + lat
-                    if ready[off] < v:
-                        ready[off] = v
+        raise_ready(self.ready, self.history, t, plain, windowed)

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 from pathlib import Path
 
 from pimsim import __version__
@@ -117,7 +118,7 @@ def _point_records(outcomes):
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
         metrics = {} if o.record is None else {k: v for k, v in o.record.items()
                                                if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        metrics = {k: v for k, v in metrics.items() if v == v}       # no NaN
+        metrics = {k: v for k, v in metrics.items() if not math.isnan(v)}
         config = {} if o.record is None else {k: v for k, v in o.record.items() if isinstance(v, str)}
         recs.append(PointRecord(key=key, status="ok" if o.record else "failed", kind="scenario", params=params,
                                 config=config, resolved={}, seed=0, metrics=metrics, error=o.error,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 from pimsim.dram.family import COMMANDS, evaluate
+from pimsim.dram.timing import raise_ready
 
 INF = math.inf
 FAMILY_ROLES = {"ACT": "open", "PRE": "close", "PREA": "close", "RD": "compute", "WR": "compute",
@@ -251,19 +252,7 @@ class ChannelState:
         """Record ``cmd`` issued on ``key`` at tick ``t``: timing, open rows and counters."""
         tables = self.tables
         _, plain, wins, counters = tables.plan(cmd, key)
-        ready = self.ready
-        for off, lat in plain:
-            v = t + lat
-            if ready[off] < v:
-                ready[off] = v
-        for hk, window, follows in wins:
-            hist = self.history.setdefault(hk, [])
-            hist.insert(0, t)
-            del hist[window:]
-            if len(hist) == window:
-                for off, lat in follows:
-                    if ready[off] < hist[-1] + lat:
-                        ready[off] = hist[-1] + lat
+        raise_ready(self.ready, self.history, t, plain, wins)
         role = tables.role[cmd]
         if role == "open":
             for b in tables.banks(key):

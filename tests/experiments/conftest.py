@@ -2,14 +2,9 @@
 
 import textwrap
 
-import click
 import pytest
-from click.testing import CliRunner
 
-from pimsim.cli import PimsimGroup
-from pimsim.experiments.cli import sweep_cmd
 from pimsim.experiments.kinds import PointKind, Prepared
-from pimsim.results.cli import export_cmd, plot_cmd, report_cmd
 from pimsim.results.metrics import metric
 
 metric("tokens_per_s", "tokens/s", "test metric: generated tokens per second")
@@ -49,22 +44,6 @@ class EchoPoint(PointKind, kind="test-echo"):
 
 def tokens_per_s(placement, batch, context, seed=0):
     return SPEED[placement] * batch / (1 + context / 1000) + seed * 1e-3
-
-
-@click.group(cls=PimsimGroup)
-def cli():
-    """The sweep and results commands under the error handling of ``pimsim``."""
-
-
-for _cmd in (sweep_cmd, export_cmd, plot_cmd, report_cmd):
-    cli.add_command(_cmd)
-
-
-@pytest.fixture
-def run_cli():
-    def invoke(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args])
-    return invoke
 
 
 @pytest.fixture

@@ -1,11 +1,7 @@
 """Fixtures for results tests: records and results files made directly, without running a sweep."""
 
-import click
 import pytest
-from click.testing import CliRunner
 
-from pimsim.cli import PimsimGroup
-from pimsim.results.cli import export_cmd, plot_cmd, report_cmd
 from pimsim.results.h5file import Header, write_results
 from pimsim.results.metrics import metric
 from pimsim.results.record import PointRecord
@@ -43,17 +39,3 @@ def results_file(tmp_path):
     return path
 
 
-@click.group(cls=PimsimGroup)
-def cli():
-    """The results commands under the error handling of ``pimsim``."""
-
-
-for _cmd in (export_cmd, plot_cmd, report_cmd):
-    cli.add_command(_cmd)
-
-
-@pytest.fixture
-def run_cli():
-    def invoke(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args])
-    return invoke

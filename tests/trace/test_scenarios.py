@@ -104,7 +104,8 @@ def test_skewed_routing_concentrates_tokens():
         e = generate("mixtral-8x7b", scen).where(kind="expert_ffn", layer=0)
         return e["m"].max() / e["m"].sum()
 
-    assert busiest_share("uniform") < 0.15 < 0.25 < busiest_share("skewed")
+    assert busiest_share("uniform") < 0.15
+    assert busiest_share("skewed") > 0.25
 
 
 def test_recorded_histogram_routes_in_proportion():

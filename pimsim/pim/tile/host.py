@@ -34,6 +34,8 @@ class KeyLat:
         self.tables = tables
         self._cache: dict = {}
         self._nodes: dict = {}
+        self._to: dict = {}            # (cmd, key) -> {(earlier cmd, key): latency}
+        self.horizon = 2 * max(lat for level in tables.rules for rules in level for _, lat, _, _ in rules)
 
     def nodes(self, key):
         found = self._nodes.get(key)
@@ -53,6 +55,32 @@ class KeyLat:
             self._cache[k] = found
         return found
 
+    def earliest(self, st: Timeline, cmd: str, key) -> int:
+        """Earliest tick at or after ``st.t`` that ``cmd`` on ``key`` may issue after ``st``'s commands."""
+        when = st.t
+        to = self._to.get((cmd, key))
+        if to is None:
+            to = self._to[(cmd, key)] = {}
+        for ck, tick in st.last.items():
+            gap = to.get(ck)
+            if gap is None:
+                gap = to[ck] = self(ck[0], ck[1], cmd, key)
+            if gap and tick + gap > when:
+                when = tick + gap
+        return when
+
+    def record(self, st: Timeline, cmd: str, key, tick: int, n: int) -> None:
+        """Enter ``n`` commands ``cmd`` on ``key``, the last at ``tick``, into ``st``."""
+        st.last[(cmd, key)] = tick
+        st.counts[cmd] = st.counts.get(cmd, 0) + n
+        st.t = max(st.t, tick + 1)
+        done = tick + self.tables.latency[self.tables.cmd[cmd]]
+        if done > st.end:
+            st.end = done
+        if len(st.last) > 64:                 # forget commands no rule can reach any more
+            horizon = st.t - self.horizon
+            st.last = {k: v for k, v in st.last.items() if v > horizon}
+
 
 class HostTile:
     """Closed-form timing of one host-issued stream."""
@@ -68,26 +96,14 @@ class HostTile:
         self.register = set(ms.register) if ms else set()
         t = self.tables
         self.scopes = 1 if spec.arch.architecture == "hbm-pim" else t.counts[t.scope_level]
-        self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
         self._memo: dict = {}
-        self._to: dict = {}            # (cmd, key) -> {(earlier cmd, key): latency}
 
     def start(self) -> Timeline:
         return Timeline(windows=[] if self.track else None, silences=[] if self.track else None)
 
     # -- primitives --------------------------------------------------------------------
     def earliest(self, st: Timeline, cmd: str, key) -> int:
-        when = st.t
-        to = self._to.get((cmd, key))
-        if to is None:
-            to = self._to[(cmd, key)] = {}
-        for ck, tick in st.last.items():
-            gap = to.get(ck)
-            if gap is None:
-                gap = to[ck] = self.lat(ck[0], ck[1], cmd, key)
-            if gap and tick + gap > when:
-                when = tick + gap
-        return when
+        return self.lat.earliest(st, cmd, key)
 
     def issue(self, st: Timeline, cmd: str, key, n: int = 1, spacing: int = 0) -> int:
         """n commands ``cmd`` on ``key``; returns the tick of the last."""
@@ -104,15 +120,7 @@ class HostTile:
         return last
 
     def _record(self, st: Timeline, cmd: str, key, tick: int, n: int) -> None:
-        st.last[(cmd, key)] = tick
-        st.counts[cmd] = st.counts.get(cmd, 0) + n
-        st.t = max(st.t, tick + 1)
-        done = tick + self.tables.latency[self.tables.cmd[cmd]]
-        if done > st.end:
-            st.end = done
-        if len(st.last) > 64:
-            horizon = st.t - self.horizon
-            st.last = {k: v for k, v in st.last.items() if v > horizon}
+        self.lat.record(st, cmd, key, tick, n)
 
     def open_block(self, st: Timeline, keys: list) -> int | None:
         """Close (where open) and reopen a new row in every distinct bank set; returns the last open tick."""

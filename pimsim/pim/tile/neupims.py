@@ -30,9 +30,6 @@ class NeuPimsTile:
         self.layout = Layout(spec)
         self.tables = spec.tables()
         self.lat = KeyLat(self.tables)
-        t = self.tables
-        self.horizon = 2 * max(lat for level in t.rules for rules in level for _, lat, _, _ in rules)
-        self._to: dict = {}
         self.chain = 0              # ticks from a tile's first G_ACT to its last
 
     def start(self) -> Timeline:
@@ -42,27 +39,13 @@ class NeuPimsTile:
 
     # -- primitives (as HostTile's) --------------------------------------------------------
     def earliest(self, st: Timeline, cmd: str, key) -> int:
-        when = st.t
-        to = self._to.setdefault((cmd, key), {})
-        for ck, tick in st.last.items():
-            gap = to.get(ck)
-            if gap is None:
-                gap = to[ck] = self.lat(ck[0], ck[1], cmd, key)
-            if gap and tick + gap > when:
-                when = tick + gap
-        return when
+        return self.lat.earliest(st, cmd, key)
 
     def issue(self, st: Timeline, cmd: str, key, n: int = 1) -> int:
         """``n`` commands ``cmd`` on ``key``, each at its earliest tick; returns the tick of the last."""
-        first = self.earliest(st, cmd, key)
+        first = self.lat.earliest(st, cmd, key)
         last = first + (n - 1) * max(self.lat(cmd, key, cmd, key), 1)
-        st.last[(cmd, key)] = last
-        st.counts[cmd] = st.counts.get(cmd, 0) + n
-        st.t = max(st.t, last + 1)
-        st.end = max(st.end, last + self.tables.latency[self.tables.cmd[cmd]])
-        if len(st.last) > 64:
-            horizon = st.t - self.horizon
-            st.last = {k: v for k, v in st.last.items() if v > horizon}
+        self.lat.record(st, cmd, key, last, n)
         return last
 
     # -- kernel pieces ---------------------------------------------------------------------------
