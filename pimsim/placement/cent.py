@@ -23,12 +23,59 @@ block's channels, then its near-memory work.
 columns), joined by all-reduces over CXL; one query at a time (CENT's
 latency configuration).
 
+``mapping: hybrid`` (option ``tp``, default 2: the smallest group, which divides
+every even device count and every Llama-2 shape): CENT's hybrid tensor-pipeline
+parallelism. The devices are split into ``devices / tp`` stage groups of ``tp``
+consecutive devices; the blocks go to the groups in order, ``ceil(blocks /
+groups)`` each. A stage group is one pipeline stage: it serves one query at a
+time, its blocks one after another, so as many queries are in flight as groups
+are used (CENT: PP = devices / TP). Inside a group every block is tensor
+parallel over the ``tp`` devices, each using all the channels of its device:
+heads and FFN columns are split (the trace is generated with ``tensor_parallel
+= tp``) and the partial sums are combined twice per block, after the attention
+output projection and after the FFN down projection. Each reduction is a ring
+all-reduce over the group through the switch, timed as an idle network times
+one (``2 (tp - 1)`` steps of ``1 / tp`` of the vector, each the route's latency
+plus the slowest hop's serialization, as ``Network.ideal_allreduce_ps``), on
+the near-memory units that add the partial sums. The first device of a group
+is simulated for the group, as three fused tasks per (query, block): its
+shard's PIM work, the two reductions, its near-memory work; the other ``tp - 1``
+devices do the same at the same time and stand in as replicas (energy and FLOPs
+scaled). The round simulated is the pipeline's, query ``q`` starting at stage
+group ``q``. ``tp = 1`` is CENT's PP = devices point (a device's blocks one after
+another on all its channels, one query per device), which is the ``pipeline``
+mapping only when every device holds one block; ``tp = devices`` is one stage,
+the ``tensor`` mapping at batch 1, except that the ``tensor`` mapping charges a
+plain KV read per block beside the attention kernels and no sampling on the host.
+
 Departures: CENT serialises the PIM and near-memory work of a block exactly as
 here but interleaves them finer; CENT's tensor parallelism uses broadcasts and
-gathers through the host, here a ring all-reduce over the switch. As in CENT's
-model, the LM head (on the last device) is not charged against the channel
-group of the block it shares them with: each block's group serves one query at
-a time, the LM head runs beside them.
+gathers through the switch (below), here a ring all-reduce over the switch. As
+in CENT's model, the LM head (on the last device) is not charged against the
+channel group of the block it shares them with: each block's group serves one
+query at a time, the LM head runs beside them.
+
+Hybrid against CENT's simulator (``run_sim.py --model_parallel``, which sweeps
+TP over the divisors of the device count with PP = devices / TP, and
+``cxl_latency.py``): CENT splits every FC layer column-wise over the group and
+moves vectors with twelve collectives per block (five multicast broadcasts and
+five gathers of the hidden vector, one gather and one broadcast of the FFN
+vector, each one switch hop of 180 ns plus its flits at half the lane bandwidth),
+about 21 us per block for Llama-2-70B at TP = 4; pimsim splits as Megatron does,
+with two ring all-reduces (about 4 us). CENT spreads a query's keys over the
+group's banks but keeps its V cache (the context product) on one device, so its
+PIM time per block at a 4K context falls only from 0.32 ms at TP = 1 to 0.21 /
+0.16 / 0.12 ms at TP = 2 / 4 / 32; pimsim splits attention by heads (Llama-2-70B
+at TP = 2: 0.15 ms). Hence CENT's hybrid falls below its pipeline (Llama-2-70B,
+512 + 3,584 tokens: 957 / 625 tokens/s at TP = 2 / 4 against 1,151) while
+pimsim's is ahead at TP = 2 and 4 (the pipeline's 80 blocks of 10 channels use
+27 devices and 30 of their 32 channels). CENT's throughput is PP / token latency
+with fractional blocks per device; here the stage with ``ceil(blocks / groups)``
+blocks sets the pace. CENT runs softmax and rotary of all heads on one
+controller; here each device does its shard's heads (norms on every device).
+The reductions' bytes are timed, not simulated as transfers, so they are not in
+the link bytes of a step; their link energy (none in the CXL presets) is booked
+to the group as ``pim.links``.
 """
 
 from __future__ import annotations
@@ -49,6 +96,7 @@ from pimsim.placement.base import (
 from pimsim.trace.table import OpTable
 
 PNM_KINDS = ("norm", "rope", "softmax", "activation")
+MAPPINGS = ("pipeline", "tensor", "hybrid")
 
 
 @dataclasses.dataclass
@@ -62,16 +110,47 @@ class _Block:
     flops: int
     bytes_read: int
     hidden_bytes: int
+    reduce_ps: int = 0             # hybrid: the block's all-reduces over its stage group
+    reduce_energy: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where the blocks of a pipelined mapping go.
+
+    ``devices`` and ``parts``: per block, the (simulated) device and its channel group;
+    ``starts``: the first block of every stage; ``groups``: the devices of every stage group.
+    """
+
+    devices: tuple[str, ...]
+    parts: tuple[int, ...]
+    starts: tuple[int, ...]
+    groups: tuple[tuple[str, ...], ...]
+    partitions: int
+    tp: int
+
+    @property
+    def stages(self) -> int:
+        return len(self.starts)
 
 
 class Cent(Placement, kind="cent"):
     paper = "Gu et al., \"PIM Is All You Need: A CXL-Enabled GPU-Free System for LLM Inference\", ASPLOS 2025"
     default_system = "cent"
-    description = "GPU-free: CXL devices of GDDR6-AiM PIM with near-memory units; pipeline or tensor parallel"
+    description = ("GPU-free: CXL devices of GDDR6-AiM PIM with near-memory units; pipeline, tensor or hybrid "
+                   "tensor-pipeline parallel")
 
     @classmethod
     def options(cls) -> dict:
-        return {"mapping": "pipeline", "devices": 0}
+        return {"mapping": "pipeline", "devices": 0, "tp": 2}
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        mapping, tp = self.opts["mapping"], self.opts["tp"]
+        if mapping not in MAPPINGS:
+            raise ConfigError(f"cent option mapping must be 'pipeline', 'tensor' or 'hybrid', got {mapping!r}")
+        if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
+            raise ConfigError(f"cent option tp must be a positive integer (devices per stage group), got {tp!r}")
 
     def _devices(self, system_spec) -> list[str]:
         for group in ("pim", "host"):
@@ -80,45 +159,83 @@ class Cent(Placement, kind="cent"):
         wanted = self.opts["devices"] or len(names)
         if not 1 <= wanted <= len(names):
             raise ConfigError(f"cent option devices={wanted}, but system {system_spec.name} has {len(names)}")
+        tp = self.opts["tp"]
+        if self.opts["mapping"] == "hybrid" and wanted % tp:
+            raise ConfigError(f"cent option tp={tp} must divide the {wanted} CXL devices used into equal stage "
+                              f"groups (divisors: {', '.join(str(d) for d in _divisors(wanted))})")
         return names[:wanted]
 
     def tensor_parallel(self, system_spec) -> int:
-        return len(self._devices(system_spec)) if self.opts["mapping"] == "tensor" else 1
+        mapping = self.opts["mapping"]
+        if mapping == "tensor":
+            return len(self._devices(system_spec))
+        if mapping == "hybrid":
+            self._devices(system_spec)
+            return self.opts["tp"]
+        return 1
 
     def tensors(self, model, batch, context, system_spec, precision="FP16") -> list[TensorPlacement]:
-        if self.opts["mapping"] not in ("pipeline", "tensor"):
-            raise ConfigError(f"cent option mapping must be 'pipeline' or 'tensor', got {self.opts['mapping']!r}")
-        if self.opts["mapping"] == "pipeline":
-            batch = min(batch, self.stages(model))   # one query per stage is resident; the rest wait
+        if self.opts["mapping"] != "tensor":
+            batch = min(batch, self.stages(model, system_spec))   # one query per stage is resident; the rest wait
         weights, kv = model_bytes(model, batch, context, precision)
         self._devices(system_spec)
         return [TensorPlacement("weights", "pim", weights), TensorPlacement("kv_cache", "pim", kv)]
 
-    def stages(self, model) -> int:
+    def stages(self, model, system_spec=None) -> int:
+        """Pipeline stages (queries in flight): every block (``pipeline``) or every stage group used (``hybrid``)."""
+        if self.opts["mapping"] == "hybrid":
+            spec = system_spec if system_spec is not None else getattr(self.costs, "system_spec", None)
+            if spec is not None:
+                return self._layout(model, spec).stages
         return model.num_hidden_layers
 
     def max_batch(self, model) -> int | None:
-        """Pipeline: one query per stage is in flight; more only wait."""
-        return self.stages(model) if self.opts["mapping"] == "pipeline" else None
+        """Pipeline and hybrid: one query per stage is in flight; more only wait."""
+        return None if self.opts["mapping"] == "tensor" else self.stages(model)
+
+    def _layout(self, model, system_spec) -> _Layout:
+        devices = self._devices(system_spec)
+        blocks = model.num_hidden_layers
+        if self.opts["mapping"] == "pipeline":
+            per_device = math.ceil(blocks / len(devices))
+            return _Layout(tuple(devices[b // per_device] for b in range(blocks)),
+                           tuple(b % per_device for b in range(blocks)), tuple(range(blocks)),
+                           tuple((d,) for d in devices), per_device, 1)
+        tp = self.opts["tp"]
+        _check_split(model, tp)
+        groups = [tuple(devices[i:i + tp]) for i in range(0, len(devices), tp)]
+        per_group = math.ceil(blocks / len(groups))
+        return _Layout(tuple(groups[b // per_group][0] for b in range(blocks)), (0,) * blocks,
+                       tuple(range(0, blocks, per_group)), tuple(groups), 1, tp)
 
     def plan(self, model, phase, batch, tokens, precision, system_spec) -> PassPlan:
         from pimsim.trace import generate
 
-        devices = self._devices(system_spec)
         if self.opts["mapping"] == "tensor":
+            self._devices(system_spec)
             return super().plan(model, phase, batch, tokens, precision, system_spec)
-        per_device = math.ceil(model.num_hidden_layers / len(devices))
-        spec = _with_partitions(system_spec, per_device)
-        queries = 1 if phase == "prefill" else min(batch, self.stages(model))
+        layout = self._layout(model, system_spec)
+        spec = _with_partitions(system_spec, layout.partitions)
+        queries = 1 if phase == "prefill" else min(batch, layout.stages)
         trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))
         blocks, head = self._costs(trace, self.costs.for_spec(spec))
+        if layout.tp > 1:
+            _add_reductions(blocks, trace, layout.groups[0], spec)
         host = first(spec, "host")
         sampling_ps = getattr(spec.devices["host"].config, "sampling_time", 0)
-        table, where, fused, parts = _ring(blocks, head, queries, devices, per_device, host, sampling_ps)
+        table, where, fused, parts = _ring(blocks, head, queries, layout, host, sampling_ps)
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
-        notes = (f"pipeline: {model.num_hidden_layers} stages, {per_device} block(s) per device, each on "
-                 f"1/{per_device} of its channels, {queries} quer{'y' if queries == 1 else 'ies'} in flight",)
-        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts)
+        in_flight = f"{queries} quer{'y' if queries == 1 else 'ies'} in flight"
+        if self.opts["mapping"] == "pipeline":
+            notes = ((f"pipeline: {model.num_hidden_layers} stages, {layout.partitions} block(s) per device, "
+                      f"each on 1/{layout.partitions} of its channels, {in_flight}"),)
+        else:
+            per_group = math.ceil(model.num_hidden_layers / len(layout.groups))
+            notes = ((f"hybrid: {layout.stages} stage groups of {layout.tp} CXL device(s), tensor parallel "
+                      f"inside, {per_group} block(s) per group, {in_flight}"),)
+        replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
+        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
+                                replicas=replicas)
         return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
 
     def place(self, trace, system_spec) -> Assignment:
@@ -144,6 +261,58 @@ class Cent(Placement, kind="cent"):
             parts.setdefault(rec.layer, []).append(rec)
         costs = {layer: _fuse(recs, model) for layer, recs in parts.items()}
         return {k: v for k, v in costs.items() if k >= 0}, costs.get(-1)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _check_split(model, tp: int) -> None:
+    from pimsim.trace.shard import shard_of
+
+    try:
+        shard_of(model, tp)
+    except ConfigError as err:
+        raise ConfigError(f"cent option tp={tp}: {err.message}") from None
+
+
+def _add_reductions(blocks: dict, trace, members, system_spec) -> None:
+    """Add to every block the time (and link energy) of its all-reduces over a stage group."""
+    from pimsim.system.topology import Router, build_graph, node_latency_ps
+
+    graph = build_graph(system_spec)
+    router = Router(graph)
+    pairs = [(members[i], members[(i + 1) % len(members)]) for i in range(len(members))]
+    overhead = getattr(system_spec.devices["pim"].config, "collective_overhead", 0)
+
+    def ring(nbytes: int) -> tuple[int, float]:
+        """Ring all-reduce of ``nbytes`` on an idle network: its time, and the link energy of one member."""
+        n = len(members)
+        piece = math.ceil(nbytes / n)
+        step, joules_per_bit = 0, 0.0
+        for src, dst in pairs:
+            hops = router.route(src, dst)
+            links = [graph.edges[u, v]["link"] for u, v, _ in hops]
+            latency = sum(link.latency_ps for link in links) + sum(
+                node_latency_ps(graph, node) for node in [src] + [v for _, v, _ in hops])
+            step = max(step, latency + max((link.serialization_ps(piece) for link in links), default=0))
+            joules_per_bit = max(joules_per_bit, sum(link.energy.transfer for link in links))
+        steps = 2 * (n - 1)
+        return steps * (step + overhead), steps * piece * 8 * joules_per_bit
+
+    cache: dict[int, tuple[int, float]] = {}
+    for i in range(len(trace)):
+        rec = trace.record(i)
+        if rec.kind != "allreduce" or rec.layer not in blocks:
+            continue
+        nbytes = int(rec.m) * int(rec.n) * max(1, int(rec.activation_bits) // 8)
+        if nbytes not in cache:
+            cache[nbytes] = ring(nbytes)
+        ps, joules = cache[nbytes]
+        block = blocks[rec.layer]
+        block.reduce_ps += ps
+        if joules:
+            block.reduce_energy["links"] = block.reduce_energy.get("links", 0.0) + joules
 
 
 class _Pim:
@@ -195,9 +364,9 @@ def _op(rec_id, layer, kind, name, block: _Block, deps, write):
                     weight_bytes=0, flops=block.flops if kind == "gemv" else 0, deps=tuple(deps))
 
 
-def _ring(blocks: dict, head: _Block, queries: int, devices, per_device: int, host: str, sampling_ps: int):
+def _ring(blocks: dict, head: _Block, queries: int, layout: _Layout, host: str, sampling_ps: int):
     """One steady-state round: query q starts at stage q*stages/queries and goes once round."""
-    stages = len(blocks)
+    count = len(blocks)
     records, where, fused, parts = [], [], [], []
 
     def add(layer, kind, name, cost_ps, energy, block, device, deps, write, part=-1):
@@ -209,22 +378,25 @@ def _ring(blocks: dict, head: _Block, queries: int, devices, per_device: int, ho
         return rid
 
     for q in range(queries):
-        start = q * stages // queries
+        start = layout.starts[q * layout.stages // queries]
         last = None
-        order = list(range(start, stages)) + ["head"] + list(range(start))
+        order = list(range(start, count)) + ["head"] + list(range(start))
         for layer in order:
             deps = () if last is None else (last,)
             if layer == "head":
-                dev = devices[(stages - 1) // per_device]
+                dev = layout.devices[count - 1]
                 pim = add(-1, "gemv", f"q{q}.lm_head", head.pim_ps + head.pnm_ps,
                           _merge(head.pim_energy, head.pnm_energy), head, dev, deps, 4)   # not on a block's group
                 last = add(-1, "softmax", f"q{q}.sample", sampling_ps, {}, head, host, (pim,), head.hidden_bytes)
                 continue
             b = blocks[layer]
-            dev = devices[layer // per_device]
-            pim = add(layer, "gemv", f"q{q}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
-                      layer % per_device)
-            last = add(layer, "norm", f"q{q}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (pim,),
+            dev = layout.devices[layer]
+            last = add(layer, "gemv", f"q{q}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
+                       layout.parts[layer])
+            if b.reduce_ps:      # the partial sums of the stage group, added on the near-memory units
+                last = add(layer, "send", f"q{q}.block{layer}.allreduce", b.reduce_ps, b.reduce_energy, b, dev,
+                           (last,), 0)
+            last = add(layer, "norm", f"q{q}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (last,),
                        b.hidden_bytes)
     return OpTable.from_records(records), tuple(where), tuple(fused), tuple(parts)
 
