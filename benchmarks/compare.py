@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from pimsim.experiments.compare import DEFAULT, compare
+from pimsim.experiments.compare import DEFAULT, CompareJob, compare
 from pimsim.experiments.pipeline import run_decode_step
 from pimsim.experiments.scenario import ScenarioSpec, load_inputs, run_scenario
 
@@ -32,7 +32,7 @@ def cent_step() -> float:
 
 def default_compare() -> float:
     start = time.process_time()
-    compare(DEFAULT["model"], DEFAULT["placements"], DEFAULT["batch"], DEFAULT["context"], DEFAULT["output_len"])
+    compare(CompareJob())
     return time.process_time() - start
 
 

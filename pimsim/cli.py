@@ -92,7 +92,8 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 @click.option("--model", "-m", default="llama2-70b", show_default=True, help="Workload preset or HF config.json.")
 @click.option("--placements", "-p", default="gpu,attacc,neupim,cent", show_default=True,
               help="Comma-separated placements (gpu, attacc, npu, npu+pim, neupim, cent, upmem, cxl-tiered).")
-@click.option("--batch", "-b", default="64", show_default=True, help="Batch size, or 'max' (largest that fits).")
+@click.option("--batch", "-b", default=None, help="Batch size (the most requests at once with --requests), or "
+              "'max' (largest that fits).  [default: 64, or the --requests file's]")
 @click.option("--context", "-c", default=4096, show_default=True, type=int, help="Context length at the end: prompt + generated tokens.")
 @click.option("--output-len", "-n", default=128, show_default=True, type=int, help="Tokens generated per request.")
 @click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
@@ -100,16 +101,25 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 @click.option("--option", "options", multiple=True, metavar="PLACEMENT.KEY=VALUE", help="A placement option.")
 @click.option("--samples", default=3, show_default=True, type=int, help="Decode steps simulated (then averaged).")
 @click.option("--max-positions", type=int, help="Let the model attend more tokens than its config allows.")
+@click.option("--fidelity", type=click.Choice(["tile", "command"]),
+              help="PIM kernels at tile level (closed form) or command level (every command simulated; slow). "
+              "[default: each PIM preset's, tile]")
+@click.option("--requests", type=click.Path(dir_okay=False),
+              help="Serve a request mix (scenario YAML with requests:, or CSV prompt_tokens,output_tokens"
+              "[,arrival_s]) by continuous batching: latency percentiles instead of one batch.")
+@click.option("--rate", type=float, default=0.0, help="With --requests: Poisson arrivals, requests/s "
+              "(default: all at time 0).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --rate arrivals.")
+@click.option("--timeline", is_flag=True, help="Also write each placement's last decode step as a Chrome trace "
+              "(chrome://tracing, Perfetto).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per placement.")
 @click.option("-o", "--output-dir", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Where the CSV, HDF5 and PNG go ('-' for nowhere).")
-def compare_cmd(model, placements, batch, context, output_len, systems, options, samples, max_positions, as_json,
-                output_dir):
+def compare_cmd(**kwargs):
     """Compare placements of one workload: throughput, latency, energy (default: Llama-2-70B on 4 designs)."""
     from pimsim.experiments.compare_cli import run_compare
 
-    sys.exit(run_compare(model, placements, batch, context, output_len, systems, options, samples, max_positions,
-                         as_json, output_dir))
+    sys.exit(run_compare(**kwargs))
 
 
 from pimsim.trace.cli import trace_cmd  # noqa: E402

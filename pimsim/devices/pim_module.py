@@ -60,6 +60,9 @@ class PimModuleConfig(PresetConfig):
     controller_latency: int = param("Controller crossing added to each operator", unit="time", default="0ns")
     partitions: int = param("Channel groups that run operators concurrently, each with an equal share of the "
                             "channels (CENT maps one transformer block to each)", default=1, minimum=1)
+    fidelity: str | None = param("PIM kernel fidelity: tile (closed form) or command (every DRAM/PIM command "
+                                 "simulated); none takes the PIM memory preset's", default=None,
+                                 choices=("tile", "command"))
 
     def __post_init__(self):
         if self.pnm is not None:

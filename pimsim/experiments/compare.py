@@ -19,7 +19,7 @@ from pathlib import Path
 from pimsim import __version__
 from pimsim.core.errors import CapacityError, ConfigError, PimsimError
 from pimsim.core.io import atomic_write_text
-from pimsim.experiments.scenario import ScenarioSpec, check_spec, run_scenario
+from pimsim.experiments.scenario import ScenarioSpec, check_spec, load_inputs, run_scenario_passes
 
 DEFAULT = {"model": "llama2-70b", "placements": ("gpu", "attacc", "neupim", "cent"), "batch": 64,
            "context": 4096, "output_len": 128}
@@ -29,32 +29,59 @@ CORE_COLUMNS = ("placement", "model", "system", "batch", "context", "output_toke
 
 @dataclasses.dataclass
 class Outcome:
-    """A placement's record, or the reason it could not run."""
+    """A placement's record, or the reason it could not run (``passes``: kept for timelines)."""
 
     placement: str
     record: dict | None
     error: str = ""
+    passes: tuple = ()            # (system spec, prefill, decode steps) when a timeline is wanted
 
 
-def compare(model: str, placements, batch: int, context: int, output_len: int, systems=None, options=None,
-            decode_samples: int = 3, max_positions: int | None = None, progress=None) -> list[Outcome]:
+@dataclasses.dataclass(frozen=True)
+class CompareJob:
+    """What ``pimsim compare`` runs: one workload under several placements."""
+
+    model: str = DEFAULT["model"]
+    placements: tuple = DEFAULT["placements"]
+    batch: int = DEFAULT["batch"]               # 0: the largest that fits, per placement
+    context: int = DEFAULT["context"]           # prompt + generated tokens
+    output_len: int = DEFAULT["output_len"]
+    systems: dict = dataclasses.field(default_factory=dict)      # placement -> system preset
+    options: dict = dataclasses.field(default_factory=dict)      # placement -> {option: value}
+    samples: int = 3
+    max_positions: int | None = None
+    fidelity: str | None = None                 # PIM kernels: tile or command (None: the presets')
+    mix: object = None                          # a RequestMix: serve it instead of one uniform batch
+    timeline: bool = False                      # keep the passes for Chrome traces
+
+    def spec(self, name: str) -> ScenarioSpec:
+        return ScenarioSpec(model=self.model, placement=name, batch=self.batch,
+                            prompt_tokens=self.context - self.output_len, output_tokens=self.output_len,
+                            system=self.systems.get(name),
+                            placement_options=tuple(sorted(self.options.get(name, {}).items())),
+                            decode_samples=self.samples, max_positions=self.max_positions, fidelity=self.fidelity)
+
+    @property
+    def stem(self) -> str:
+        model = self.model.replace("/", "_")
+        if self.mix is not None:
+            return f"compare-{model}-mix-{Path(self.mix.source).stem}-b{self.batch or 'max'}"
+        return f"compare-{model}-b{self.batch or 'max'}-c{self.context}-n{self.output_len}"
+
+
+def compare(job: CompareJob, progress=None) -> list[Outcome]:
     """Run every placement; a placement that cannot run (e.g. does not fit) is reported, not fatal."""
     outcomes = []
-    if output_len >= context:
-        raise ConfigError(f"--output-len ({output_len}) must be shorter than --context ({context}), which counts "
-                          f"the prompt and the generated tokens")
-    for name in placements:
-        spec = ScenarioSpec(model=model, placement=name, batch=batch, prompt_tokens=context - output_len,
-                            output_tokens=output_len, system=(systems or {}).get(name),
-                            placement_options=tuple(sorted((options or {}).get(name, {}).items())),
-                            decode_samples=decode_samples, max_positions=max_positions)
+    if job.mix is None and job.output_len >= job.context:
+        raise ConfigError(f"--output-len ({job.output_len}) must be shorter than --context ({job.context}), which "
+                          f"counts the prompt and the generated tokens")
+    for name in job.placements:
+        spec = job.spec(name)
         check_spec(spec)
         if progress:
-            progress(name)
+            progress(f"simulating {name} ...")
         try:
-            record = run_scenario(spec)
-            record["context"] = context
-            outcomes.append(Outcome(name, record))
+            outcomes.append(_run_one(job, spec, progress))
         except CapacityError as exc:
             outcomes.append(Outcome(name, None, f"does not fit: {exc.one_line()}"))
         except ConfigError:
@@ -64,6 +91,21 @@ def compare(model: str, placements, batch: int, context: int, output_len: int, s
     return outcomes
 
 
+def _run_one(job: CompareJob, spec: ScenarioSpec, progress) -> Outcome:
+    if job.mix is not None:
+        from pimsim.experiments.serving import run_mix
+
+        model, _, system = load_inputs(spec)
+        detail = (lambda what: progress(f"  {what}")) if progress else None
+        mix = run_mix(spec, job.mix, detail)
+        record = {"placement": spec.placement, "model": model.name, "system": system.name,
+                  "batch": mix.pop("mix_batch"), "requests_file": job.mix.source, **mix}
+        return Outcome(spec.placement, record)
+    record, system, prefill, steps = run_scenario_passes(spec)
+    record["context"] = job.context
+    return Outcome(spec.placement, record, passes=(system, prefill, steps) if job.timeline else ())
+
+
 def records_json(outcomes) -> list[dict]:
     """One object per placement: the record (without the breakdown), or the error."""
     out = []
@@ -71,13 +113,33 @@ def records_json(outcomes) -> list[dict]:
         if o.record is None:
             out.append({"placement": o.placement, "error": o.error})
         else:
-            out.append({k: v for k, v in o.record.items() if k != "breakdown"}
-                       | {"energy_per_token_J_by_component": o.record["breakdown"]["energy_per_token_J"]})
+            flat = {k: v for k, v in o.record.items() if k != "breakdown"}
+            if "breakdown" in o.record:
+                flat["energy_per_token_J_by_component"] = o.record["breakdown"]["energy_per_token_J"]
+            out.append(flat)
     return out
+
+
+def mix_table_text(outcomes) -> str:
+    """The table of a request mix: throughput and latency percentiles per placement."""
+    head = (f"{'placement':<10} {'system':<14} {'batch':>5} {'tokens/s':>10} {'TTFT p50':>9} {'TTFT p99':>9} "
+            f"{'lat. p50':>9} {'lat. p99':>9} {'TPOT p50':>9} {'fit err':>8}")
+    lines = [head, f"{'':<31}{'':>10} {'s':>9} {'s':>9} {'s':>9} {'s':>9} {'ms':>9}", "-" * len(head)]
+    for o in outcomes:
+        if o.record is None:
+            lines.append(f"{o.placement:<10} {o.error}")
+            continue
+        r = o.record
+        lines.append(f"{r['placement']:<10} {r['system']:<14} {r['batch']:>5} {r['mix_tokens_per_s']:>10.1f} "
+                     f"{r['ttft_p50_s']:>9.3f} {r['ttft_p99_s']:>9.3f} {r['latency_p50_s']:>9.2f} "
+                     f"{r['latency_p99_s']:>9.2f} {r['tpot_p50_s'] * 1e3:>9.2f} {100 * r['mix_fit_error']:>7.1f}%")
+    return "\n".join(lines)
 
 
 def table_text(outcomes) -> str:
     """The table ``pimsim compare`` prints (ratios against the first placement that ran)."""
+    if any(o.record and "mix_requests" in o.record for o in outcomes):
+        return mix_table_text(outcomes)
     rows = [o for o in outcomes if o.record]
     base = rows[0].record if rows else None
     head = (f"{'placement':<10} {'system':<14} {'batch':>5} {'tokens/s':>10} {'vs ' + (base['placement'] if base else ''):>9}"
@@ -141,6 +203,22 @@ def write_outputs(outcomes, directory, stem: str) -> list[Path]:
     write_results(h5, header, _point_records(outcomes), replace_all=True)
     paths.append(h5)
     ran = [o.record for o in outcomes if o.record]
-    if ran:
+    if ran and "mix_requests" in ran[0]:
+        panels = (("mix_tokens_per_s", 1, "throughput (tokens/s)"), ("ttft_p99_s", 1, "TTFT, 99th pct. (s)"),
+                  ("latency_p99_s", 1, "latency, 99th pct. (s)"))
+        paths.extend(bar_chart(ran, directory / f"{stem}.png", panels,
+                               f"{ran[0]['model']}: {ran[0]['mix_requests']} requests "
+                               f"({Path(ran[0]['requests_file']).name})"))
+    elif ran:
         paths.extend(bar_chart(ran, directory / f"{stem}.png"))
+    for o in outcomes:
+        if o.passes:
+            from pimsim.experiments.timeline import write_chrome_trace
+
+            system, _, steps = o.passes
+            last = max(steps, key=lambda s: s.context)
+            paths.append(write_chrome_trace(directory / f"{stem}-{o.placement}.trace.json", [last], system,
+                                            {"placement": o.placement, "model": o.record["model"],
+                                             "batch": o.record["batch"], "pass": f"decode step, context "
+                                             f"{last.context}", "pimsim_version": __version__}))
     return paths

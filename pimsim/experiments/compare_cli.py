@@ -8,7 +8,7 @@ import time
 import click
 
 from pimsim.core.errors import ConfigError
-from pimsim.experiments.compare import compare, records_json, table_text, write_outputs
+from pimsim.experiments.compare import CompareJob, compare, records_json, table_text, write_outputs
 
 
 def _pairs(items, what: str) -> dict:
@@ -45,24 +45,38 @@ def _batch(text: str) -> int:
     return value
 
 
-def run_compare(model, placements, batch, context, output_len, systems, options, samples, max_positions, as_json,
-                output_dir) -> int:
+def run_compare(model, placements, batch, context, output_len, systems=(), options=(), samples=3,
+                max_positions=None, as_json=False, output_dir="results", fidelity=None, requests=None, rate=0.0,
+                seed=0, timeline=False) -> int:
     """Run, print and save a comparison; the exit status is 1 if any placement could not run."""
-    names = [p.strip() for p in placements.split(",") if p.strip()]
+    names = tuple(p.strip() for p in placements.split(",") if p.strip())
     if not names:
         raise ConfigError("--placements is empty")
+    mix = None
+    if requests:
+        from pimsim.experiments.serving import load_mix
+
+        mix = load_mix(requests, rate, seed)
+        if batch is None and mix.batch:
+            batch = str(mix.batch)
+    elif rate:
+        raise ConfigError("--rate applies to a request mix: give --requests FILE")
+    if timeline and mix is not None:
+        raise ConfigError("--timeline records a decode step of a uniform batch; it does not apply to --requests")
+    job = CompareJob(model=model, placements=names, batch=_batch(batch or "64"), context=context,
+                     output_len=output_len, systems=_pairs(systems, "--system"), options=_options(options),
+                     samples=samples, max_positions=max_positions, fidelity=fidelity, mix=mix, timeline=timeline)
     start = time.process_time()
-    progress = None if as_json else (lambda name: click.echo(f"simulating {name} ...", err=True))
-    outcomes = compare(model, names, _batch(batch), context, output_len, _pairs(systems, "--system"),
-                       _options(options), samples, max_positions, progress)
+    progress = None if as_json else (lambda message: click.echo(message, err=True))
+    outcomes = compare(job, progress)
     if as_json:
         click.echo(json.dumps(records_json(outcomes), indent=2))
     else:
         click.echo(table_text(outcomes))
-        click.echo(f"({time.process_time() - start:.1f} CPU-s; ratios against the first placement)", err=True)
+        click.echo(f"({time.process_time() - start:.1f} CPU-s"
+                   f"{'' if mix else '; ratios against the first placement'})", err=True)
     if output_dir != "-":
-        stem = f"compare-{model.replace('/', '_')}-b{batch}-c{context}-n{output_len}"
-        paths = write_outputs(outcomes, output_dir, stem)
+        paths = write_outputs(outcomes, output_dir, job.stem)
         if not as_json:
             click.echo("wrote " + ", ".join(str(p) for p in paths), err=True)
     failed = [o for o in outcomes if o.record is None]

@@ -76,7 +76,12 @@ def scenario_record(spec, model, placement, system, batch: int, prefill, steps) 
     }
     for group in groups:
         record[f"busy.{group}"] = _trapezoid([s.group_busy.get(group, 0.0) for s in steps])
+    devices = sorted({d for s in steps for d in s.run.busy_ps})
+    links = sorted({k for s in steps for k in s.run.bytes_by_link})
     record["breakdown"] = {"energy_per_token_J": breakdown,
+                           "busy_by_device": {d: _trapezoid([s.run.utilisation(d) for s in steps]) for d in devices},
+                           "link_bytes_per_step": {k: _trapezoid([s.run.bytes_by_link.get(k, 0) for s in steps])
+                                                   for k in links},
                            "decode_steps": [{"context": s.context, "time_s": s.time_ps / 1e12} for s in steps],
                            "notes": list(steps[0].notes)}
     return record

@@ -42,6 +42,7 @@ class ScenarioSpec:
     max_positions: int | None = None
     decode_samples: int = 3
     precision: str = "FP16"
+    fidelity: str | None = None          # PIM kernels: tile or command (None: each preset's own)
 
     def options(self) -> dict:
         return dict(self.placement_options)
@@ -53,7 +54,13 @@ def load_inputs(spec: ScenarioSpec):
     if spec.max_positions:
         model = dataclasses.replace(model, max_position_embeddings=spec.max_positions)
     placement = get_placement(spec.placement, **spec.options())
-    system = load_system_spec(spec.system or placement.default_system, spec.system_sets)
+    name = spec.system or placement.default_system
+    system = load_system_spec(name, spec.system_sets)
+    if spec.fidelity:
+        pim = tuple(f"devices.{g}.fidelity={spec.fidelity}" for g, node in system.devices.items()
+                    if node.config.kind == "pim-module")
+        if pim:
+            system = load_system_spec(name, spec.system_sets + pim)
     placement.bind(DeviceCosts(system))
     return model, placement, system
 
@@ -86,6 +93,11 @@ def sample_contexts(prompt: int, output: int, samples: int) -> list[int]:
 
 def run_scenario(spec: ScenarioSpec) -> dict:
     """Simulate ``spec``; return one flat result record (see :mod:`pimsim.experiments.metrics`)."""
+    return run_scenario_passes(spec)[0]
+
+
+def run_scenario_passes(spec: ScenarioSpec):
+    """Simulate ``spec``; return its record, the system spec, the prefill pass and the decode passes."""
     model, placement, system = load_inputs(spec)
     context = spec.prompt_tokens + spec.output_tokens
     batch = spec.batch or largest_batch(model, placement, system, context, spec.precision)
@@ -98,7 +110,7 @@ def run_scenario(spec: ScenarioSpec) -> dict:
     prefill = run_prefill(model, placement, system, batch, spec.prompt_tokens, spec.precision)
     from pimsim.experiments.metrics import scenario_record
 
-    return scenario_record(spec, model, placement, system, batch, prefill, steps)
+    return scenario_record(spec, model, placement, system, batch, prefill, steps), system, prefill, steps
 
 
 def check_spec(spec: ScenarioSpec) -> None:
@@ -108,3 +120,5 @@ def check_spec(spec: ScenarioSpec) -> None:
         raise ConfigError(f"batch must be positive (or 'max'), got {spec.batch}")
     if math.isnan(spec.decode_samples) or spec.decode_samples < 1:
         raise ConfigError("decode_samples must be at least 1")
+    if spec.fidelity not in (None, "tile", "command"):
+        raise ConfigError(f"fidelity must be 'tile' or 'command', got '{spec.fidelity}'")

@@ -11,6 +11,7 @@ The point's configuration (sweep paths reach every key)::
     system_set: {}               # overrides of the system, e.g. {devices.gpu.count: 16}
     options: {}                  # placement options, e.g. {ffn_split: none}
     samples: 3                   # decode steps simulated (trapezoid average)
+    fidelity: null               # PIM kernels: tile or command (default: the presets', tile)
 
 Metrics are those of :mod:`pimsim.experiments.metrics` plus ``max_busy`` (the
 busiest device group's utilisation) and the batch actually run.
@@ -49,6 +50,8 @@ class ScenarioPointConfig:
     options: dict[str, Any] = param("placement options", default={})
     samples: int = param("decode steps simulated", default=3, minimum=1)
     max_positions: int | None = param("let the model attend more tokens than its config allows", default=None)
+    fidelity: str | None = param("PIM kernels: tile (closed form) or command (every command simulated)",
+                                 default=None, choices=("tile", "command"))
 
 
 def _spec(task: dict):
@@ -66,7 +69,8 @@ def _spec(task: dict):
                         prompt_tokens=task["context"] - task["output_len"], output_tokens=task["output_len"],
                         system=task["system"], placement_options=tuple(sorted(task["options"].items())),
                         system_sets=tuple(f"{k}={v}" for k, v in sorted(task["system_set"].items())),
-                        decode_samples=task["samples"], max_positions=task["max_positions"])
+                        decode_samples=task["samples"], max_positions=task["max_positions"],
+                        fidelity=task.get("fidelity"))
 
 
 class ScenarioPoint(PointKind, kind="scenario"):

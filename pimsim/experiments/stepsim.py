@@ -43,6 +43,7 @@ class StepRun:
     bytes_moved: dict[str, int]
     link_bytes: int
     transfer_J: float = 0.0
+    bytes_by_link: dict[str, int] = dataclasses.field(default_factory=dict)   # "u->v" -> bytes
 
     def utilisation(self, device: str) -> float:
         return self.busy_ps.get(device, 0) / self.time_ps if self.time_ps else 0.0
@@ -52,18 +53,24 @@ def _output_bytes(record) -> int:
     return int(record.bytes_written)
 
 
-def _path_energy_per_bit(system, src: str, dst: str) -> float:
-    """Energy per bit of sending from ``src`` to ``dst``: the sum over the links of the route."""
+def _path_energy_per_bit(system, src: str, dst: str, by_link: dict | None = None, nbytes: int = 0) -> float:
+    """Energy per bit of sending from ``src`` to ``dst``: the sum over the links of the route.
+
+    With ``by_link``, ``nbytes`` are also counted on every link of the route.
+    """
     network = system.network
     total = 0.0
     for u, v, _ in network.router.route(src, dst):
         link = network.link(u, v)
         total += getattr(link, "config", link).energy.transfer
+        if by_link is not None:
+            key = f"{u}->{v}"
+            by_link[key] = by_link.get(key, 0) + nbytes
     return total
 
 
-def _allreduce_bits_J(system, members: list[str], rec) -> tuple[int, float]:
-    """Bytes a ring all-reduce puts on links, and their energy."""
+def _allreduce_bits_J(system, members: list[str], rec, by_link: dict) -> tuple[int, float]:
+    """Bytes a ring all-reduce puts on links (counted per link into ``by_link``), and their energy."""
     n = len(members)
     if n < 2:
         return 0, 0.0
@@ -71,9 +78,10 @@ def _allreduce_bits_J(system, members: list[str], rec) -> tuple[int, float]:
     piece = -(-volume // n)
     moved = energy = 0
     for i in range(n):
-        per_bit = _path_energy_per_bit(system, members[i], members[(i + 1) % n])
-        moved += 2 * (n - 1) * piece
-        energy += 2 * (n - 1) * piece * 8 * per_bit
+        sent = 2 * (n - 1) * piece
+        per_bit = _path_energy_per_bit(system, members[i], members[(i + 1) % n], by_link, sent)
+        moved += sent
+        energy += sent * 8 * per_bit
     return moved, energy
 
 
@@ -87,6 +95,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
     done = [env.event() for _ in range(n)]
     events: list[TimelineEvent] = []
     moved = {"link": 0, "J": 0.0}
+    by_link: dict[str, int] = {}
     streams = assignment.streams or (0,) * n
 
     devices = assignment.devices
@@ -120,7 +129,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
             t0 = env.now
             yield system.transfer(src, dst, nbytes)
         moved["link"] += nbytes
-        moved["J"] += nbytes * 8 * _path_energy_per_bit(system, src, dst)
+        moved["J"] += nbytes * 8 * _path_energy_per_bit(system, src, dst, by_link, nbytes)
         events.append(TimelineEvent(f"{src}->{dst}", records[d].name, "transfer", t0, env.now, streams[d],
                                     records[d].layer))
         arrivals[(d, dst)].succeed()
@@ -135,7 +144,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
         if rec.kind == "allreduce":
             yield system.allreduce(where, rec)
             members = system.group(where) if where not in system.devices else [where]
-            nbytes, joules = _allreduce_bits_J(system, members, rec)
+            nbytes, joules = _allreduce_bits_J(system, members, rec, by_link)
             moved["link"] += nbytes
             moved["J"] += joules
         else:
@@ -166,11 +175,12 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
         env.process(run_op(i))
     finish = simpy.AllOf(env, done)
     env.run(until=finish)
-    return _summarise(system, events, moved["link"], env.now - start_ps, moved["J"])
+    return _summarise(system, events, moved["link"], env.now - start_ps, moved["J"], by_link)
 
 
-def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0) -> StepRun:
+def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0,
+               by_link: dict | None = None) -> StepRun:
     busy = {name: dev.stats.busy_ps / dev.parallel_units() for name, dev in system.devices.items()}
     flops = {name: dev.stats.flops for name, dev in system.devices.items()}
     moved = {name: dev.stats.bytes_moved for name, dev in system.devices.items()}
-    return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J)
+    return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J, dict(by_link or {}))

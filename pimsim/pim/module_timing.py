@@ -37,7 +37,7 @@ def _ceil(a: int, b: int) -> int:
 
 
 class PimModuleTiming:
-    """``cost_ps(op)`` of a pim-module's PIM operators (tile fidelity, results cached per shape)."""
+    """``cost_ps(op)`` of a pim-module's PIM operators (the module's fidelity, results cached per shape)."""
 
     def __init__(self, config):
         name = config.pim_model if config.pim_model in PIM_TIMINGS else config.memory
@@ -48,6 +48,7 @@ class PimModuleTiming:
         self.channels = None if partitions == 1 or total is None else max(1, total // partitions)
         # the channel groups of one module share its instruction DMA (AiM): their kernels run in lockstep
         self.groups = partitions if self.channels and self.spec.arch.architecture == "aim" else 1
+        self.fidelity = getattr(config, "fidelity", None)
         self._result = lru_cache(maxsize=4096)(self._compute)
 
     @staticmethod
@@ -67,7 +68,8 @@ class PimModuleTiming:
         kind, m, n, k, seq, heads, head_dim, batch = shape
         c = self.copies
         if kind in ("gemv", "gemm"):
-            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1), channels=self.channels)
+            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1), channels=self.channels,
+                            fidelity=self.fidelity)
         if kind in ("attention_score", "attention_context"):
             fn = api.attention_score if kind == "attention_score" else api.attention_context
             batch, heads = max(batch, 1), max(heads, 1)
@@ -76,7 +78,7 @@ class PimModuleTiming:
             else:
                 heads = _ceil(heads, c)
             return fn(self.spec, max(seq, 1), heads, max(head_dim, 1), batch=batch, channels=self.channels,
-                      groups=self.groups)
+                      groups=self.groups, fidelity=self.fidelity)
         raise SimulationError(f"the PIM model of {self.spec.name} has no kernel for '{kind}' operators")
 
     def softmax_ps(self, op) -> int:

@@ -20,7 +20,7 @@ from pimsim.pim import api, neupims
 
 @register_pim_timing("neupims")
 class NeuPimsModuleTiming:
-    """``cost_ps(op)`` / ``energy_J(op)`` of a NeuPIMs module's attention operators (tile fidelity)."""
+    """``cost_ps(op)`` / ``energy_J(op)`` of a NeuPIMs module's attention operators (the module's fidelity)."""
 
     def __init__(self, config):
         self.spec = api.device(config.memory)
@@ -28,6 +28,7 @@ class NeuPimsModuleTiming:
             raise SimulationError(f"pim_model neupims needs a memory of architecture neupims; {config.memory} is "
                                   f"{self.spec.arch.architecture}", config.name)
         self.channels = max(1, self.spec.channels // getattr(config, "partitions", 1))
+        self.fidelity = getattr(config, "fidelity", None)
         self._result = lru_cache(maxsize=8192)(self._compute)
 
     def _compute(self, kind: str, seq: int, heads: int, head_dim: int, batch: int):
@@ -35,7 +36,7 @@ class NeuPimsModuleTiming:
             raise SimulationError(f"the NeuPIMs PIM of {self.spec.name} runs attention GEMVs only, not '{kind}'")
         piece = "score" if kind == "attention_score" else "context"
         return neupims.attention(self.spec, piece, max(seq, 1), max(heads, 1), max(head_dim, 1), max(batch, 1),
-                                 channels=self.channels)
+                                 channels=self.channels, fidelity=self.fidelity)
 
     def result(self, op):
         return self._result(op.kind, int(op.seq), int(op.heads), int(op.head_dim), int(op.batch))

@@ -92,3 +92,19 @@ def test_batch_max_is_the_largest_that_fits():
 def test_placements_do_not_import_simpy():
     code = "import sys, pimsim.placement; sys.exit('simpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("placement, model, sets", SMALL)
+def test_bytes_per_link_add_up_to_what_links_carried(placement, model, sets):
+    step, _ = decode_pass(placement, model, sets)
+    by_link = step.run.bytes_by_link
+    hops = {}
+    for key, nbytes in by_link.items():
+        src, _, dst = key.partition("->")
+        assert src and dst and nbytes > 0
+        hops[key] = nbytes
+    # every byte moved crosses at least one link, and no more links than the longest route has
+    if step.run.link_bytes:
+        assert step.run.link_bytes <= sum(hops.values()) <= 4 * step.run.link_bytes
+    else:
+        assert not hops
