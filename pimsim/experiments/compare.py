@@ -107,15 +107,19 @@ def _run_one(job: CompareJob, spec: ScenarioSpec, progress) -> Outcome:
 
 
 def records_json(outcomes) -> list[dict]:
-    """One object per placement: the record (without the breakdown), or the error."""
+    """One object per placement: the record with its breakdown (energy per token by component, each
+    device's busy fraction, bytes per decode step on each link, the placement's notes), or the error."""
+    renamed = {"energy_per_token_J": "energy_per_token_J_by_component",
+               "link_bytes_per_step": "link_bytes_per_step_by_link"}
     out = []
     for o in outcomes:
         if o.record is None:
             out.append({"placement": o.placement, "error": o.error})
         else:
             flat = {k: v for k, v in o.record.items() if k != "breakdown"}
-            if "breakdown" in o.record:
-                flat["energy_per_token_J_by_component"] = o.record["breakdown"]["energy_per_token_J"]
+            for key, value in o.record.get("breakdown", {}).items():
+                if key != "decode_steps":
+                    flat[renamed.get(key, key)] = value
             out.append(flat)
     return out
 

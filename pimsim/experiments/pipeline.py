@@ -98,5 +98,18 @@ def run_decode_step(model, placement, system_spec, batch: int, context: int, pre
 
 
 def run_prefill(model, placement, system_spec, batch: int, prompt: int, precision: str) -> PassResult:
+    """The prefill pass. A placement that pipelines the prompts' tokens through stages in chunks (CENT)
+    may ask for the fill to be extrapolated: a pipeline of ``C`` equal chunks over stages takes
+    ``T(C) = A + B / C`` (the work, plus the fill of the stages behind the first chunk), so two runs at
+    ``C1 < C2`` chunks give ``A`` and ``B`` and the time at the chunk count wanted (every token a chunk)."""
     plan = placement.plan(model, "prefill", batch, prompt, precision, system_spec)
-    return run_pass(plan, system_spec, "prefill", prompt)
+    result = run_pass(plan, system_spec, "prefill", prompt)
+    if plan.extrapolate:
+        coarse_plan, c1, c2, wanted = plan.extrapolate
+        t1, t2 = run_pass(coarse_plan, system_spec, "prefill", prompt).time_ps, result.time_ps
+        b = (t1 - t2) / (1 / c1 - 1 / c2)
+        a = t2 - b / c2
+        result.time_ps = int(round(min(t2, max(a + b / wanted, a))))
+        result.notes = (*result.notes, f"prefill pipeline fill extrapolated from {c1} and {c2} chunks to "
+                                       f"{wanted}: {t2 / 1e9:.3f} ms -> {result.time_ps / 1e9:.3f} ms")
+    return result

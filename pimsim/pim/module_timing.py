@@ -23,6 +23,7 @@ Operator record -> kernel:
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 from pimsim.core import presets
@@ -34,6 +35,25 @@ from pimsim.pim import api
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+#: GEMVs of more vectors than twice this are timed from two runs (this many and twice) by linearity
+LINEAR_BATCH = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class _Linear:
+    """A kernel result extended linearly in the number of vectors (time and energy only)."""
+
+    time_ps: int
+    energy_J: dict
+
+    @classmethod
+    def extend(cls, small, large, step: int, count: int) -> _Linear:
+        k = (count - step) / step           # how many more steps of ``step`` vectors beyond ``small``
+        time_ps = small.time_ps + k * (large.time_ps - small.time_ps)
+        energy = {key: v + k * (large.energy_J.get(key, 0.0) - v) for key, v in small.energy_J.items()}
+        return cls(int(round(time_ps)), energy)
 
 
 class PimModuleTiming:
@@ -68,7 +88,14 @@ class PimModuleTiming:
         kind, m, n, k, seq, heads, head_dim, batch = shape
         c = self.copies
         if kind in ("gemv", "gemm"):
-            return api.gemv(self.spec, _ceil(max(n, 1), c), max(k, 1), batch=max(m, 1), channels=self.channels,
+            rows, cols = _ceil(max(n, 1), c), max(k, 1)
+            if m > 2 * LINEAR_BATCH:
+                # GEMVs of many vectors repeat one pass over the weights per vector: time and energy are
+                # linear in the count, so two runs give the rest exactly up to where refreshes land
+                small, large = (self._result(("gemv", b, n, k, seq, heads, head_dim, batch))
+                                for b in (LINEAR_BATCH, 2 * LINEAR_BATCH))
+                return _Linear.extend(small, large, LINEAR_BATCH, m)
+            return api.gemv(self.spec, rows, cols, batch=max(m, 1), channels=self.channels,
                             fidelity=self.fidelity)
         if kind in ("attention_score", "attention_context"):
             fn = api.attention_score if kind == "attention_score" else api.attention_context

@@ -90,6 +90,9 @@ class PassPlan:
     tokens: int
     source: object = None
     system_spec: object = None          # the system as the placement configured it (else the one given)
+    #: a pipeline simulated in chunks: (the same pass in ``coarse`` chunks, coarse, chunks of this plan,
+    #: chunks wanted); the runner extrapolates the pipeline fill from the two (see pipeline.run_prefill)
+    extrapolate: tuple = ()
 
 
 class Placement(Pluggable, registry=Registry("placement")):

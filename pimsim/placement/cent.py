@@ -14,10 +14,24 @@ over CXL. The decode step simulated is one steady-state round of the pipeline:
 query ``q`` starts at stage ``q`` and runs once round the ring (its blocks from
 ``q`` on, the LM head, sampling on the host, the embedding, its blocks before
 ``q``), so every query produces one token and the round's time is what the
-pipeline needs per ``stages`` tokens. The near-memory units of a device serve
-its blocks one at a time. Each (query, block) is costed with the device models
+pipeline needs per ``stages`` tokens. Every stage (and the host) serves the
+queries first come, first served, so when one resource is slower than the ring
+(the host sampling 16 queries of Llama-2-7B on 32 devices at a short context) it
+sets the pace, as it would in the steady state. The near-memory units of a device
+serve its blocks one at a time. Each (query, block) is costed with the device models
 (PIM kernels at tile level) and run as two fused tasks: its PIM work on the
 block's channels, then its near-memory work.
+
+Prefill (pipeline and hybrid): the prompts' tokens stream through the stages
+one after another (CENT pipelines prefill token by token, each token a GEMV
+over the weights: PIM has no weight reuse). Prompts are independent, so the
+work of ``n`` prompts is ``n`` times one prompt's (costed from the trace of one
+prompt, the GEMVs of many tokens timed by linearity from 64 and 128 vectors).
+The pass is simulated with the tokens in ``stages`` and ``stages / 2`` equal
+chunks and the pipeline fill extrapolated to one token per chunk (``T(C) = A +
+B / C``; on Llama-3.2-1B over 4 devices this equals a token-by-token
+simulation); option ``prefill_chunks: k`` simulates exactly ``k`` chunks
+instead. Then the LM head and sampling of every prompt.
 
 ``mapping: tensor``: every block is split over all devices (heads and FFN
 columns), joined by all-reduces over CXL; one query at a time (CENT's
@@ -142,7 +156,7 @@ class Cent(Placement, kind="cent"):
 
     @classmethod
     def options(cls) -> dict:
-        return {"mapping": "pipeline", "devices": 0, "tp": 2}
+        return {"mapping": "pipeline", "devices": 0, "tp": 2, "prefill_chunks": 0}
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -151,6 +165,10 @@ class Cent(Placement, kind="cent"):
             raise ConfigError(f"cent option mapping must be 'pipeline', 'tensor' or 'hybrid', got {mapping!r}")
         if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
             raise ConfigError(f"cent option tp must be a positive integer (devices per stage group), got {tp!r}")
+        chunks = self.opts["prefill_chunks"]
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 0:
+            raise ConfigError(f"cent option prefill_chunks must be 0 (stages, fill extrapolated) or a positive "
+                              f"integer, got {chunks!r}")
 
     def _devices(self, system_spec) -> list[str]:
         for group in ("pim", "host"):
@@ -216,15 +234,18 @@ class Cent(Placement, kind="cent"):
             return super().plan(model, phase, batch, tokens, precision, system_spec)
         layout = self._layout(model, system_spec)
         spec = _with_partitions(system_spec, layout.partitions)
-        queries = 1 if phase == "prefill" else min(batch, layout.stages)
-        trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))
+        queries = batch if phase == "prefill" else min(batch, layout.stages)
+        trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))     # one query's blocks
         blocks, head = self._costs(trace, self.costs.for_spec(spec))
         if layout.tp > 1:
             _add_reductions(blocks, trace, layout.groups[0], spec)
         host = first(spec, "host")
         sampling_ps = getattr(spec.devices["host"].config, "sampling_time", 0)
-        table, where, fused, parts = _ring(blocks, head, queries, layout, host, sampling_ps)
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
+        if phase == "prefill":
+            source = generate(model, self.scenario(phase, batch, tokens, precision, spec)) if batch > 1 else trace
+            return self._prefill_plan(blocks, head, batch, tokens, layout, host, sampling_ps, tensors, source, spec)
+        table, where, fused, parts = _ring(blocks, head, queries, layout, host, sampling_ps)
         in_flight = f"{queries} quer{'y' if queries == 1 else 'ies'} in flight"
         if self.opts["mapping"] == "pipeline":
             notes = ((f"pipeline: {model.num_hidden_layers} stages, {layout.partitions} block(s) per device, "
@@ -234,9 +255,34 @@ class Cent(Placement, kind="cent"):
             notes = ((f"hybrid: {layout.stages} stage groups of {layout.tp} CXL device(s), tensor parallel "
                       f"inside, {per_group} block(s) per group, {in_flight}"),)
         replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
+        # a stage serves the queries in the order they reach it (first come, first served)
         assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
-                                replicas=replicas)
+                                replicas=replicas, priorities=(0,) * len(where))
         return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
+
+    def _prefill_plan(self, blocks, head, batch, tokens, layout, host, sampling_ps, tensors, trace, spec):
+        """The prompts' tokens stream through the stages in chunks (CENT pipelines prefill token by token);
+        simulated at ``stages`` and ``stages / 2`` chunks, the fill extrapolated to one token per chunk.
+        Prompts are independent: ``batch`` prompts cost ``batch`` times one (``blocks``, ``head``)."""
+        wanted = batch * tokens
+
+        def plan(chunks: int) -> PassPlan:
+            table, where, fused, parts = _prefill_pipeline(blocks, head, chunks, batch, layout, host, sampling_ps)
+            notes = (f"prefill: {batch} prompt(s) of {tokens} tokens streamed through {layout.stages} stages "
+                     f"in {chunks} chunks",)
+            replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
+            assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
+                                    replicas=replicas)
+            return PassPlan(table, assignment, batch, source=trace, system_spec=spec)
+
+        if self.opts["prefill_chunks"]:
+            return plan(min(wanted, self.opts["prefill_chunks"]))           # exactly as asked, no extrapolation
+        fine = min(wanted, layout.stages)
+        result = plan(fine)
+        coarse = fine // 2
+        if coarse >= 1 and wanted > fine:
+            result.extrapolate = (plan(coarse), coarse, fine, wanted)
+        return result
 
     def place(self, trace, system_spec) -> Assignment:
         """Tensor mapping: shard 0 on the first device, all-reduces over the devices used."""
@@ -364,19 +410,29 @@ def _op(rec_id, layer, kind, name, block: _Block, deps, write):
                     weight_bytes=0, flops=block.flops if kind == "gemv" else 0, deps=tuple(deps))
 
 
+class _Table:
+    """Operators of a CENT pass as they are built: records, devices, fused costs and channel partitions."""
+
+    def __init__(self):
+        self.records, self.where, self.fused, self.parts = [], [], [], []
+
+    def add(self, layer, kind, name, cost_ps, energy, block, device, deps, write, part=-1) -> int:
+        rid = len(self.records)
+        self.records.append(_op(rid, layer, kind, name, block, deps, write))
+        self.where.append(device)
+        self.fused.append((rid, cost_ps, energy))
+        self.parts.append(part)
+        return rid
+
+    def finish(self):
+        return OpTable.from_records(self.records), tuple(self.where), tuple(self.fused), tuple(self.parts)
+
+
 def _ring(blocks: dict, head: _Block, queries: int, layout: _Layout, host: str, sampling_ps: int):
     """One steady-state round: query q starts at stage q*stages/queries and goes once round."""
     count = len(blocks)
-    records, where, fused, parts = [], [], [], []
-
-    def add(layer, kind, name, cost_ps, energy, block, device, deps, write, part=-1):
-        rid = len(records)
-        records.append(_op(rid, layer, kind, name, block, deps, write))
-        where.append(device)
-        fused.append((rid, cost_ps, energy))
-        parts.append(part)
-        return rid
-
+    table = _Table()
+    add = table.add
     for q in range(queries):
         start = layout.starts[q * layout.stages // queries]
         last = None
@@ -398,7 +454,51 @@ def _ring(blocks: dict, head: _Block, queries: int, layout: _Layout, host: str, 
                            (last,), 0)
             last = add(layer, "norm", f"q{q}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (last,),
                        b.hidden_bytes)
-    return OpTable.from_records(records), tuple(where), tuple(fused), tuple(parts)
+    return table.finish()
+
+
+def _prefill_pipeline(blocks: dict, head: _Block, chunks: int, prompts: int, layout: _Layout, host: str,
+                      sampling_ps: int):
+    """Prefill as a pipeline: ``chunks`` equal chunks of the prompts' tokens go through the blocks in order
+    (each a share of the block's cost on its channels), then the LM head and sampling of every prompt."""
+    count = len(blocks)
+    table = _Table()
+    add = table.add
+    share = {layer: _share(b, prompts, chunks) for layer, b in blocks.items()}
+    ends = []
+    for c in range(chunks):
+        last = None
+        for layer in range(count):
+            b = share[layer]
+            dev = layout.devices[layer]
+            deps = () if last is None else (last,)
+            last = add(layer, "gemv", f"c{c}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
+                       layout.parts[layer])
+            if b.reduce_ps:
+                last = add(layer, "send", f"c{c}.block{layer}.allreduce", b.reduce_ps, b.reduce_energy, b, dev,
+                           (last,), 0)
+            last = add(layer, "norm", f"c{c}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (last,),
+                       b.hidden_bytes)
+        ends.append(last)
+    dev = layout.devices[count - 1]
+    heads = _share(head, prompts, 1)
+    pim = add(-1, "gemv", "lm_head", heads.pim_ps + heads.pnm_ps, _merge(heads.pim_energy, heads.pnm_energy),
+              heads, dev, tuple(ends), 4 * prompts)
+    add(-1, "softmax", "sample", sampling_ps * prompts, {}, head, host, (pim,), head.hidden_bytes)
+    return table.finish()
+
+
+def _share(b: _Block, prompts: int, chunks: int) -> _Block:
+    """One chunk's share of the prefill work of ``prompts`` prompts, from one prompt's block ``b`` (prompts
+    are independent: their work adds up; a chunk takes an even share of time, energy, FLOPs and bytes)."""
+    f = prompts / chunks
+
+    def part(energy: dict) -> dict:
+        return {k: v * f for k, v in energy.items()}
+    return dataclasses.replace(b, pim_ps=math.ceil(b.pim_ps * f), pnm_ps=math.ceil(b.pnm_ps * f),
+                               pim_energy=part(b.pim_energy), pnm_energy=part(b.pnm_energy),
+                               flops=int(b.flops * f), bytes_read=int(b.bytes_read * f),
+                               reduce_ps=math.ceil(b.reduce_ps * f), reduce_energy=part(b.reduce_energy))
 
 
 def _merge(a: dict, b: dict) -> dict:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from click.testing import CliRunner
 
 from pimsim.cli import main
@@ -19,6 +21,11 @@ def test_compare_json_has_the_documented_keys(tmp_path):
                     "energy_per_token_J"):
             assert key in r
         assert r["context"] == 600 and r["tokens_per_s"] > 0 and r["energy_per_token_J"] > 0
+        # the breakdown: per-component energy adds up, every device's busy fraction, bytes on each link
+        assert sum(r["energy_per_token_J_by_component"].values()) == pytest.approx(r["energy_per_token_J"])
+        assert all(0 <= b <= 1 for b in r["busy_by_device"].values()) and r["busy_by_device"]
+        assert sum(r["link_bytes_per_step_by_link"].values()) >= r["link_bytes_per_step"] > 0
+        assert r["notes"]
     names = sorted(p.suffix for p in tmp_path.iterdir())
     assert names == [".csv", ".h5", ".png"]
 
