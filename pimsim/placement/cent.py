@@ -35,7 +35,9 @@ instead. Then the LM head and sampling of every prompt.
 
 ``mapping: tensor``: every block is split over all devices (heads and FFN
 columns), joined by all-reduces over CXL; one query at a time (CENT's
-latency configuration).
+latency configuration), or the whole batch together. The KV cache is read by
+the attention kernels in the banks (no separate read); the host samples every
+query's token before looking up the next embedding.
 
 ``mapping: hybrid`` (option ``tp``, default 2: the smallest group, which divides
 every even device count and every Llama-2 shape): CENT's hybrid tensor-pipeline
@@ -59,8 +61,7 @@ scaled). The round simulated is the pipeline's, query ``q`` starting at stage
 group ``q``. ``tp = 1`` is CENT's PP = devices point (a device's blocks one after
 another on all its channels, one query per device), which is the ``pipeline``
 mapping only when every device holds one block; ``tp = devices`` is one stage,
-the ``tensor`` mapping at batch 1, except that the ``tensor`` mapping charges a
-plain KV read per block beside the attention kernels and no sampling on the host.
+the ``tensor`` mapping at batch 1 (within 1%).
 
 Departures: CENT serialises the PIM and near-memory work of a block exactly as
 here but interleaves them finer; CENT's tensor parallelism uses broadcasts and
@@ -290,10 +291,23 @@ class Cent(Placement, kind="cent"):
 
         devices = self._devices(system_spec)
         host = first(system_spec, "host")
-        where = tuple("pim" if k == "allreduce" else (host if k == "embedding" else devices[0])
-                      for k in kind_names(trace))
+        kinds = kind_names(trace)
+        where = tuple("pim" if k == "allreduce" else (host if k == "embedding" else devices[0]) for k in kinds)
+        # the attention kernels read the KV cache inside the banks: no separate read. The host samples
+        # every query's last token before it looks up the next one's embedding (as in the pipeline's round)
+        costs = self.costs.for_spec(system_spec)
+        sampling_ps = getattr(system_spec.devices["host"].config, "sampling_time", 0)
+        queries = max((trace.record(i).m for i, k in enumerate(kinds) if k == "embedding"), default=1)
+        fused = []
+        for i, k in enumerate(kinds):
+            if k == "kv_read":
+                fused.append((i, 0, {}))
+            elif k == "embedding":
+                op = trace.record(i)
+                ps = costs.cost_ps("host", op)
+                fused.append((i, ps + sampling_ps * queries, costs.energy_J("host", op, ps)))
         return Assignment(self.kind, where, (), notes=(f"tensor parallel over {len(devices)} CXL devices",),
-                          replicas=(("pim", len(devices)),))
+                          replicas=(("pim", len(devices)),), fused=tuple(fused))
 
     # -- costing --------------------------------------------------------------------
     def _costs(self, trace, costs):
