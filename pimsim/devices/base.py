@@ -45,8 +45,9 @@ class EnergyConfig:
 
     An operator costs ``flops x compute`` (arithmetic, register files),
     ``bytes x 8 x memory`` (off-chip memory traffic), ``bytes x 8 x onchip``
-    (caches and SRAM the same traffic passes through) and ``static_power`` x its
-    duration. Links and switches use ``transfer`` per bit moved.
+    (caches and SRAM the same traffic passes through); links and switches use
+    ``transfer`` per bit moved. ``static_power`` is drawn for the whole pass by every
+    device of the system (busy or idle), booked as ``<group>.static``.
     """
 
     compute: float = param("Energy per floating-point operation", unit="energy_per_op", default="0pJ/op")

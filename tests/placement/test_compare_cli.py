@@ -54,3 +54,24 @@ def test_unknown_placement_and_bad_batch_are_one_line_errors():
         res = CliRunner().invoke(main, ["compare", "-o", "-", *args])
         lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
         assert res.exit_code == 1 and len(lines) == 1 and fragment in lines[0], res.output
+
+
+def test_static_power_from_user_presets_is_drawn_by_every_device_for_the_whole_pass(tmp_path, monkeypatch):
+    """Presets of one's own on PIMSIM_PATH: A100s drawing 400 W each. Every GPU of the DGX draws it for the
+    whole step, so the static energy per token is 8 x 400 W x TPOT / batch, on top of unchanged dynamic
+    energy, and the time does not change."""
+    (tmp_path / "a100-static.yaml").write_text(
+        "preset: a100-80gb\nname: a100-static\nenergy: {static_power: 400W}\n")
+    (tmp_path / "dgx-static.yaml").write_text(
+        "preset: dgx-a100\nname: dgx-static\ndevices:\n  gpu: {preset: a100-static, count: 8}\n")
+    args = ["compare", "--model", "llama2-7b", "--placements", "gpu", "--batch", "8", "--context", "600",
+            "--output-len", "4", "--samples", "2", "--json", "-o", "-"]
+    plain = json.loads(CliRunner().invoke(main, args).output)[0]
+    monkeypatch.setenv("PIMSIM_PATH", str(tmp_path))
+    res = CliRunner().invoke(main, args + ["--system", "gpu=dgx-static"])
+    assert res.exit_code == 0, res.output
+    hot = json.loads(res.output)[0]
+    assert hot["system"] == "dgx-static" and hot["tpot_s"] == plain["tpot_s"]
+    static = hot["energy_per_token_J_by_component"]["gpu.static"]
+    assert static == pytest.approx(8 * 400 * hot["tpot_s"] / 8)
+    assert hot["energy_per_token_J"] == pytest.approx(plain["energy_per_token_J"] + static)
