@@ -99,6 +99,8 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 @click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
               help="Run a placement on another system preset (e.g. gpu=dgx-a100-hbm3).")
 @click.option("--option", "options", multiple=True, metavar="PLACEMENT.KEY=VALUE", help="A placement option.")
+@click.option("--set", "sets", multiple=True, metavar="PLACEMENT.KEY.PATH=VALUE",
+              help="Override a field of a placement's system (e.g. cent.devices.pim.count=8).")
 @click.option("--samples", default=3, show_default=True, type=int, help="Decode steps simulated (then averaged).")
 @click.option("--max-positions", type=int, help="Let the model attend more tokens than its config allows.")
 @click.option("--fidelity", type=click.Choice(["tile", "command"]),

@@ -101,15 +101,17 @@ class DeviceStats:
     flops: int = 0
     bytes_moved: int = 0
     by_kind: dict = dataclasses.field(default_factory=dict)
+    by_pool: dict = dataclasses.field(default_factory=dict)     # unit pool -> busy ps (see Device.pool_of)
     energy_J: dict = dataclasses.field(default_factory=dict)
 
     def add_energy(self, parts: dict) -> None:
         for component, joules in parts.items():
             self.energy_J[component] = self.energy_J.get(component, 0.0) + joules
 
-    def record(self, op, duration_ps: int) -> None:
+    def record(self, op, duration_ps: int, pool: str = "main") -> None:
         self.ops += 1
         self.busy_ps += duration_ps
+        self.by_pool[pool] = self.by_pool.get(pool, 0) + duration_ps
         self.flops += int(op.flops)
         self.bytes_moved += int(op.bytes_read) + int(op.bytes_written)
         self.by_kind[op.kind] = self.by_kind.get(op.kind, 0) + duration_ps
@@ -188,7 +190,7 @@ class Device(Pluggable, registry=Registry("device model")):
         with self.unit_for(op, None).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
-        self.stats.record(op, duration)
+        self.stats.record(op, duration, self.pool_of(op))
         self.stats.add_energy(self.energy_J(op, duration))
         return duration
 
@@ -200,6 +202,18 @@ class Device(Pluggable, registry=Registry("device model")):
         """How many operators the device can run at once (its busy time is shared by them)."""
         return 1
 
+    def pool_of(self, op) -> str:
+        """The pool of units ``op`` runs on (a device with units of different kinds has several)."""
+        return "main"
+
+    def pool_size(self, pool: str) -> int:
+        """How many units the pool has (by default all of them, one pool)."""
+        return self.parallel_units()
+
+    def busy_share_ps(self) -> float:
+        """Busy time of the device: that of its busiest pool, per unit of the pool."""
+        return max((ps / self.pool_size(pool) for pool, ps in self.stats.by_pool.items()), default=0.0)
+
     def hold(self, op, duration_ps: int, energy: dict, priority: int = 0, part: int | None = None) -> simpy.Process:
         """Run ``op`` for a duration worked out beforehand (a fused group of operators), on unit ``part``."""
         return self.env.process(self._hold(op, int(duration_ps), energy, priority, part))
@@ -208,7 +222,7 @@ class Device(Pluggable, registry=Registry("device model")):
         with self.unit_for(op, part).request(priority=priority) as turn:
             yield turn
             yield self.env.timeout(duration)
-        self.stats.record(op, duration)
+        self.stats.record(op, duration, self.pool_of(op))
         self.stats.add_energy(energy)
         return duration
 

@@ -48,6 +48,7 @@ class CompareJob:
     output_len: int = DEFAULT["output_len"]
     systems: dict = dataclasses.field(default_factory=dict)      # placement -> system preset
     options: dict = dataclasses.field(default_factory=dict)      # placement -> {option: value}
+    sets: dict = dataclasses.field(default_factory=dict)         # placement -> ("key.path=value", ...) on its system
     samples: int = 3
     max_positions: int | None = None
     fidelity: str | None = None                 # PIM kernels: tile or command (None: the presets')
@@ -57,7 +58,7 @@ class CompareJob:
     def spec(self, name: str) -> ScenarioSpec:
         return ScenarioSpec(model=self.model, placement=name, batch=self.batch,
                             prompt_tokens=self.context - self.output_len, output_tokens=self.output_len,
-                            system=self.systems.get(name),
+                            system=self.systems.get(name), system_sets=tuple(self.sets.get(name, ())),
                             placement_options=tuple(sorted(self.options.get(name, {}).items())),
                             decode_samples=self.samples, max_positions=self.max_positions, fidelity=self.fidelity)
 

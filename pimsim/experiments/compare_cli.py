@@ -33,6 +33,18 @@ def _options(items) -> dict:
     return out
 
 
+def _sets(items) -> dict:
+    """``--set PLACEMENT.KEY.PATH=VALUE``: overrides of one placement's system, as ``--set`` elsewhere."""
+    out: dict = {}
+    for item in items:
+        placement, _, rest = item.partition(".")
+        if "=" not in rest or not rest.partition("=")[0].strip():
+            raise ConfigError(f"--set expects PLACEMENT.KEY.PATH=VALUE (e.g. cent.devices.pim.count=8), "
+                              f"got '{item}'")
+        out.setdefault(placement.strip(), []).append(rest.strip())
+    return out
+
+
 def _batch(text: str) -> int:
     if text == "max":
         return 0
@@ -45,13 +57,19 @@ def _batch(text: str) -> int:
     return value
 
 
-def run_compare(model, placements, batch, context, output_len, systems=(), options=(), samples=3,
+def run_compare(model, placements, batch, context, output_len, systems=(), options=(), sets=(), samples=3,
                 max_positions=None, as_json=False, output_dir="results", fidelity=None, requests=None, rate=0.0,
                 seed=0, timeline=False) -> int:
     """Run, print and save a comparison; the exit status is 1 if any placement could not run."""
     names = tuple(p.strip() for p in placements.split(",") if p.strip())
     if not names:
         raise ConfigError("--placements is empty")
+    for flag, given in (("--system", _pairs(systems, "--system")), ("--option", _options(options)),
+                        ("--set", _sets(sets))):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ConfigError(f"{flag} names placement(s) {', '.join(unknown)} not in --placements "
+                              f"({', '.join(names)})")
     mix = None
     if requests:
         from pimsim.experiments.serving import load_mix
@@ -65,6 +83,7 @@ def run_compare(model, placements, batch, context, output_len, systems=(), optio
         raise ConfigError("--timeline records a decode step of a uniform batch; it does not apply to --requests")
     job = CompareJob(model=model, placements=names, batch=_batch(batch or "64"), context=context,
                      output_len=output_len, systems=_pairs(systems, "--system"), options=_options(options),
+                     sets=_sets(sets),
                      samples=samples, max_positions=max_positions, fidelity=fidelity, mix=mix, timeline=timeline)
     start = time.process_time()
     progress = None if as_json else (lambda message: click.echo(message, err=True))

@@ -164,7 +164,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
                 yield turn
                 t0 = env.now                         # service time only, not the wait for the device
                 yield env.timeout(duration)
-            dev.stats.record(rec, duration)
+            dev.stats.record(rec, duration, dev.pool_of(rec))
             dev.stats.add_energy(dev.energy_J(rec, duration) if energy is None else energy)
         events.append(TimelineEvent(where, rec.name, rec.kind, t0, env.now, streams[i], rec.layer))
         for dst in pushes.get(i, ()):
@@ -180,7 +180,7 @@ def simulate(system, trace, assignment, start_ps: int = 0) -> StepRun:
 
 def _summarise(system, events, link_bytes: int, time_ps: int, transfer_J: float = 0.0,
                by_link: dict | None = None) -> StepRun:
-    busy = {name: dev.stats.busy_ps / dev.parallel_units() for name, dev in system.devices.items()}
+    busy = {name: dev.busy_share_ps() for name, dev in system.devices.items()}
     flops = {name: dev.stats.flops for name, dev in system.devices.items()}
     moved = {name: dev.stats.bytes_moved for name, dev in system.devices.items()}
     return StepRun(time_ps, events, busy, flops, moved, link_bytes, transfer_J, dict(by_link or {}))

@@ -241,12 +241,11 @@ class Cent(Placement, kind="cent"):
         if layout.tp > 1:
             _add_reductions(blocks, trace, layout.groups[0], spec)
         host = first(spec, "host")
-        sampling_ps = getattr(spec.devices["host"].config, "sampling_time", 0)
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
         if phase == "prefill":
             source = generate(model, self.scenario(phase, batch, tokens, precision, spec)) if batch > 1 else trace
-            return self._prefill_plan(blocks, head, batch, tokens, layout, host, sampling_ps, tensors, source, spec)
-        table, where, fused, parts = _ring(blocks, head, queries, layout, host, sampling_ps)
+            return self._prefill_plan(blocks, head, batch, tokens, layout, host, tensors, source, spec)
+        table, where, fused, parts = _ring(blocks, head, queries, layout, host, _sampling_ps(spec, 1))
         in_flight = f"{queries} quer{'y' if queries == 1 else 'ies'} in flight"
         if self.opts["mapping"] == "pipeline":
             notes = ((f"pipeline: {model.num_hidden_layers} stages, {layout.partitions} block(s) per device, "
@@ -261,14 +260,15 @@ class Cent(Placement, kind="cent"):
                                 replicas=replicas, priorities=(0,) * len(where))
         return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
 
-    def _prefill_plan(self, blocks, head, batch, tokens, layout, host, sampling_ps, tensors, trace, spec):
+    def _prefill_plan(self, blocks, head, batch, tokens, layout, host, tensors, trace, spec):
         """The prompts' tokens stream through the stages in chunks (CENT pipelines prefill token by token);
         simulated at ``stages`` and ``stages / 2`` chunks, the fill extrapolated to one token per chunk.
         Prompts are independent: ``batch`` prompts cost ``batch`` times one (``blocks``, ``head``)."""
         wanted = batch * tokens
 
         def plan(chunks: int) -> PassPlan:
-            table, where, fused, parts = _prefill_pipeline(blocks, head, chunks, batch, layout, host, sampling_ps)
+            table, where, fused, parts = _prefill_pipeline(blocks, head, chunks, batch, layout, host,
+                                                           _sampling_ps(spec, batch))
             notes = (f"prefill: {batch} prompt(s) of {tokens} tokens streamed through {layout.stages} stages "
                      f"in {chunks} chunks",)
             replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
@@ -296,7 +296,6 @@ class Cent(Placement, kind="cent"):
         # the attention kernels read the KV cache inside the banks: no separate read. The host samples
         # every query's last token before it looks up the next one's embedding (as in the pipeline's round)
         costs = self.costs.for_spec(system_spec)
-        sampling_ps = getattr(system_spec.devices["host"].config, "sampling_time", 0)
         queries = max((trace.record(i).m for i, k in enumerate(kinds) if k == "embedding"), default=1)
         fused = []
         for i, k in enumerate(kinds):
@@ -305,7 +304,7 @@ class Cent(Placement, kind="cent"):
             elif k == "embedding":
                 op = trace.record(i)
                 ps = costs.cost_ps("host", op)
-                fused.append((i, ps + sampling_ps * queries, costs.energy_J("host", op, ps)))
+                fused.append((i, ps + _sampling_ps(system_spec, queries), costs.energy_J("host", op, ps)))
         return Assignment(self.kind, where, (), notes=(f"tensor parallel over {len(devices)} CXL devices",),
                           replicas=(("pim", len(devices)),), fused=tuple(fused))
 
@@ -442,6 +441,13 @@ class _Table:
         return OpTable.from_records(self.records), tuple(self.where), tuple(self.fused), tuple(self.parts)
 
 
+def _sampling_ps(system_spec, tokens: int) -> int:
+    """Time for the host to sample ``tokens`` tokens together: ``sampling_units`` of them at once."""
+    config = system_spec.devices["host"].config
+    units = getattr(config, "sampling_units", 1)
+    return getattr(config, "sampling_time", 0) * math.ceil(tokens / units)
+
+
 def _ring(blocks: dict, head: _Block, queries: int, layout: _Layout, host: str, sampling_ps: int):
     """One steady-state round: query q starts at stage q*stages/queries and goes once round."""
     count = len(blocks)
@@ -498,7 +504,7 @@ def _prefill_pipeline(blocks: dict, head: _Block, chunks: int, prompts: int, lay
     heads = _share(head, prompts, 1)
     pim = add(-1, "gemv", "lm_head", heads.pim_ps + heads.pnm_ps, _merge(heads.pim_energy, heads.pnm_energy),
               heads, dev, tuple(ends), 4 * prompts)
-    add(-1, "softmax", "sample", sampling_ps * prompts, {}, head, host, (pim,), head.hidden_bytes)
+    add(-1, "softmax", "sample", sampling_ps, {}, head, host, (pim,), head.hidden_bytes)
     return table.finish()
 
 

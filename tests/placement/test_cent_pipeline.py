@@ -44,11 +44,12 @@ def test_fewer_chunks_leave_a_longer_fill():
 
 
 def test_n_prompts_cost_n_times_one_once_the_pipeline_is_full():
-    """Eight prompts against one: the work is eight times, the fill is paid once, so the ratio is just
-    under eight; the energy is eight times (nothing is shared between prompts)."""
-    one = prefill("llama3.2-1b", 4, 1, 256)
-    eight = prefill("llama3.2-1b", 4, 8, 256)
-    assert 7.5 < eight.time_ps / one.time_ps <= 8.0
+    """Prompts are independent and the pipeline fill is paid once: the time is affine in the number of
+    prompts (each more adds one prompt's work, under one prompt's whole time) and the energy is linear."""
+    one, two, eight = (prefill("llama3.2-1b", 4, n, 256) for n in (1, 2, 8))
+    work = two.time_ps - one.time_ps
+    assert 0.8 * one.time_ps < work < one.time_ps
+    assert eight.time_ps - one.time_ps == pytest.approx(7 * work, rel=0.01)
     assert sum(eight.energy_J.values()) == pytest.approx(8 * sum(one.energy_J.values()), rel=0.02)
 
 
@@ -68,27 +69,44 @@ def test_a_prompt_token_streams_the_block_weights_once_over_all_devices():
 
 
 @cache
-def decode(queries: int, context: int):
-    spec = ScenarioSpec(model="llama2-7b", placement="cent", batch=queries, prompt_tokens=context, output_tokens=1)
+def decode(queries: int, context: int, sampling_units: int = 40):
+    spec = ScenarioSpec(model="llama2-7b", placement="cent", batch=queries, prompt_tokens=context, output_tokens=1,
+                        system_sets=(f"devices.host.sampling_units={sampling_units}",))
     m, p, system = load_inputs(spec)
     return run_decode_step(m, p, system, queries, context, "FP16"), system
 
 
 def test_a_round_is_bound_by_one_query_or_by_the_busiest_device():
-    """Llama-2-7B on 32 devices at a short context: one query's round (32 blocks, LM head, sampling) is
-    shorter than the host's sampling of 16 queries, so with 16 in flight the host sets the pace. The round
-    is at least the larger of the two bounds and, stages serving queries as they come, not much more."""
-    one, system = decode(1, 257)
-    sixteen, _ = decode(16, 257)
+    """Llama-2-7B on 32 devices at a short context, a host sampling one token at a time: one query's round
+    (32 blocks, LM head, sampling) is shorter than the host's sampling of 16 queries, so with 16 in flight
+    the host sets the pace. The round is at least the larger of the two bounds and, stages serving queries
+    as they come, not much more. With the preset's 40 sampling units the queries do not wait for it."""
+    one, system = decode(1, 257, sampling_units=1)
+    sixteen, _ = decode(16, 257, sampling_units=1)
     sampling_ps = system.devices["host"].config.sampling_time
     assert 16 * sampling_ps > one.time_ps                    # the host is the bottleneck here
     bound = max(one.time_ps, 16 * sampling_ps)
     assert bound <= sixteen.time_ps < 1.1 * bound
+    assert decode(16, 257)[0].time_ps == one.time_ps
 
 
-def test_a_longer_context_never_makes_a_round_shorter():
-    times = [decode(16, c)[0].time_ps for c in (257, 700, 1184, 2048)]
+@pytest.mark.parametrize("sampling_units", [1, 40])
+def test_a_longer_context_never_makes_a_round_shorter(sampling_units):
+    times = [decode(16, c, sampling_units)[0].time_ps for c in (257, 700, 1184, 2048)]
     assert times == sorted(times)
+
+
+def test_prefill_samples_the_prompts_first_tokens_sampling_units_at_a_time():
+    """Eight prompts' first tokens: one sampling time with 40 units, eight with one."""
+    def sample_ps(units):
+        spec = ScenarioSpec(model="llama3.2-1b", placement="cent", batch=8, prompt_tokens=48, output_tokens=1,
+                            system_sets=("devices.pim.count=4", f"devices.host.sampling_units={units}"))
+        m, p, system = load_inputs(spec)
+        run = run_prefill(m, p, system, 8, 48, "FP16").run
+        return sum(e.end_ps - e.start_ps for e in run.events if e.name == "sample"), system
+    wide, system = sample_ps(40)
+    narrow, _ = sample_ps(1)
+    assert wide == system.devices["host"].config.sampling_time and narrow == 8 * wide
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "many", True])

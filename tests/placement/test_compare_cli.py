@@ -75,3 +75,29 @@ def test_static_power_from_user_presets_is_drawn_by_every_device_for_the_whole_p
     static = hot["energy_per_token_J_by_component"]["gpu.static"]
     assert static == pytest.approx(8 * 400 * hot["tpot_s"] / 8)
     assert hot["energy_per_token_J"] == pytest.approx(plain["energy_per_token_J"] + static)
+
+
+def test_set_overrides_one_placements_system():
+    """``--set cent.devices.host.sampling_units=1``: the host samples one token at a time, so with 16
+    Llama-2-7B queries on 32 devices at a short context it is the busiest device, busy for 16 samplings
+    of every step; the step is slower than with the preset's 40 units, where the host waits on the ring."""
+    args = ["compare", "--model", "llama2-7b", "--placements", "cent", "--batch", "16", "--context", "300",
+            "--output-len", "4", "--samples", "2", "--json", "-o", "-"]
+    wide = json.loads(CliRunner().invoke(main, args).output)[0]
+    res = CliRunner().invoke(main, args + ["--set", "cent.devices.host.sampling_units=1"])
+    assert res.exit_code == 0, res.output
+    narrow = json.loads(res.output)[0]
+    assert narrow["tpot_s"] > wide["tpot_s"]
+    host = narrow["busy_by_device"]["host"]
+    assert host == max(narrow["busy_by_device"].values())
+    round_s = narrow["tpot_s"]                           # a round gives each of the 16 queries a token
+    assert host == pytest.approx(16 * 150e-6 / round_s, rel=0.02)
+    assert wide["busy_by_device"]["host"] < 0.1
+
+
+def test_bad_set_is_one_line_and_exit_1():
+    res = CliRunner().invoke(main, ["compare", "--placements", "cent", "--set", "gpu.devices.gpu.count=2",
+                                    "-o", "-"])
+    assert res.exit_code != 0 and "not in --placements" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(main, ["compare", "--placements", "cent", "--set", "cent=3", "-o", "-"])
+    assert res.exit_code != 0 and "PLACEMENT.KEY.PATH=VALUE" in res.output
