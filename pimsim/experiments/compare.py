@@ -165,11 +165,26 @@ def table_text(outcomes) -> str:
     return "\n".join(lines)
 
 
+def _flat(row: dict) -> dict:
+    """A JSON record as one CSV row: nested breakdowns become ``<name>.<key>`` columns, notes one cell."""
+    prefixes = {"energy_per_token_J_by_component": "energy_per_token_J", "busy_by_device": "busy_by_device",
+                "link_bytes_per_step_by_link": "link_bytes_per_step"}
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.update({f"{prefixes.get(key, key)}.{k}": v for k, v in value.items()})
+        elif isinstance(value, (list, tuple)):
+            out[key] = "; ".join(map(str, value))
+        else:
+            out[key] = value
+    return out
+
+
 def _csv(outcomes) -> str:
-    rows = records_json(outcomes)
-    columns = list(dict.fromkeys(k for r in rows for k in r if k != "energy_per_token_J_by_component"))
+    rows = [_flat(r) for r in records_json(outcomes)]
+    columns = list(dict.fromkeys(k for r in rows for k in r))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="")
     writer.writeheader()
     for r in rows:
         writer.writerow(r)

@@ -1,5 +1,6 @@
 """``pimsim compare`` from the command line: JSON keys, files written, one-line errors."""
 
+import csv
 import json
 
 import pytest
@@ -28,6 +29,14 @@ def test_compare_json_has_the_documented_keys(tmp_path):
         assert r["notes"]
     names = sorted(p.suffix for p in tmp_path.iterdir())
     assert names == [".csv", ".h5", ".png"]
+    # the CSV is flat: breakdowns as <name>.<key> columns, which add up
+    table = list(csv.DictReader(next(tmp_path.glob("*.csv")).open()))
+    assert [r["placement"] for r in table] == ["gpu", "cent"]
+    for r, row in zip(rows, table):
+        assert not any("{" in cell for cell in row.values())
+        parts = [float(v) for k, v in row.items() if k.startswith("energy_per_token_J.") and v]
+        assert sum(parts) == pytest.approx(float(row["energy_per_token_J"]))
+        assert float(row["busy_by_device.host"]) == pytest.approx(r["busy_by_device"]["host"])
 
 
 def test_exported_results_file_reads_back_with_pimsim_export(tmp_path):
