@@ -80,7 +80,9 @@ def load_mix(path, rate: float = 0.0, seed: int = 0) -> RequestMix:
     path = Path(path)
     if rate < 0 or rate != rate:
         raise ConfigError(f"--rate must be a positive number of requests per second, got {rate}")
-    if path.suffix in (".yaml", ".yml") or not path.is_file():
+    if path.suffix in (".csv", ".yaml", ".yml") and not path.is_file():
+        raise ConfigError("no such request-mix file", str(path))
+    if path.suffix in (".yaml", ".yml") or not path.is_file():       # a file, or a scenario preset's name
         prompts, outputs, arrivals, batch = _from_scenario(path)
     elif path.suffix == ".csv":
         prompts, outputs, arrivals = _from_csv(path)

@@ -112,6 +112,12 @@ def test_bad_csv_mixes_are_one_error_naming_the_file_and_line(tmp_path, text, fr
     assert fragment in err.value.one_line()
 
 
+def test_a_missing_mix_file_is_named(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_mix(tmp_path / "gone.csv")
+    assert "gone.csv: no such request-mix file" in err.value.one_line()
+
+
 def test_a_scenario_without_requests_is_refused():
     with pytest.raises(ConfigError, match="no request mix"):
         load_mix("workloads/scenarios/chat-2048.yaml")
