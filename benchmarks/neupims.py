@@ -5,7 +5,7 @@ Run: python benchmarks/neupims.py
 One decode step of GPT3-7B, tensor parallel 4 (one shard), 512 requests with ShareGPT-like context
 lengths (pimsim.placement.neupims_batch.sharegpt_lengths, seed 0), 1 GHz. A layer's cost is the
 difference between 4 and 2 layers, halved (the interleaved pipeline's steady state, NeuPIMs' stages
-C + D). Prints the validation table of pimsim/placement/README_neupims.md, then the operators of one
+C + D). Prints the validation table of the README (NeuPIMs section), then the operators of one
 layer without interleaving beside the simulator's. Asserts nothing.
 """
 

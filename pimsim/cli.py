@@ -106,6 +106,8 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
 @click.option("--fidelity", type=click.Choice(["tile", "command"]),
               help="PIM kernels at tile level (closed form) or command level (every command simulated; slow). "
               "[default: each PIM preset's, tile]")
+@click.option("--precision", default="FP16", show_default=True,
+              help="Bits of weights, activations and KV cache, e.g. W4A16, W8A8KV8 (PIM units take 16-bit operands).")
 @click.option("--requests", type=click.Path(dir_okay=False),
               help="Serve a request mix (scenario YAML with requests:, or CSV prompt_tokens,output_tokens"
               "[,arrival_s]) by continuous batching: latency percentiles instead of one batch.")

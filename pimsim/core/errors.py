@@ -42,6 +42,10 @@ class CapacityError(PimsimError):
     """Data does not fit the memory or buffer it is placed in."""
 
 
+class UnsupportedError(PimsimError):
+    """The hardware modelled cannot run the work as asked (e.g. PIM units given 4-bit operands)."""
+
+
 class SimulationError(PimsimError):
     """A simulation could not proceed (e.g. a request that can never be served)."""
 

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 from pimsim import __version__
-from pimsim.core.errors import CapacityError, ConfigError, PimsimError
+from pimsim.core.errors import CapacityError, ConfigError, PimsimError, UnsupportedError
 from pimsim.core.io import atomic_write_text
 from pimsim.experiments.scenario import ScenarioSpec, check_spec, load_inputs, run_scenario_passes
 
@@ -52,6 +52,7 @@ class CompareJob:
     samples: int = 3
     max_positions: int | None = None
     fidelity: str | None = None                 # PIM kernels: tile or command (None: the presets')
+    precision: str = "FP16"                     # weights / activations / KV cache, e.g. W4A16KV8
     mix: object = None                          # a RequestMix: serve it instead of one uniform batch
     timeline: bool = False                      # keep the passes for Chrome traces
 
@@ -60,11 +61,14 @@ class CompareJob:
                             prompt_tokens=self.context - self.output_len, output_tokens=self.output_len,
                             system=self.systems.get(name), system_sets=tuple(self.sets.get(name, ())),
                             placement_options=tuple(sorted(self.options.get(name, {}).items())),
-                            decode_samples=self.samples, max_positions=self.max_positions, fidelity=self.fidelity)
+                            decode_samples=self.samples, max_positions=self.max_positions, fidelity=self.fidelity,
+                            precision=self.precision)
 
     @property
     def stem(self) -> str:
         model = self.model.replace("/", "_")
+        if self.precision.upper() != "FP16":
+            model += f"-{self.precision.upper()}"
         if self.mix is not None:
             return f"compare-{model}-mix-{Path(self.mix.source).stem}-b{self.batch or 'max'}"
         return f"compare-{model}-b{self.batch or 'max'}-c{self.context}-n{self.output_len}"
@@ -85,6 +89,8 @@ def compare(job: CompareJob, progress=None) -> list[Outcome]:
             outcomes.append(_run_one(job, spec, progress))
         except CapacityError as exc:
             outcomes.append(Outcome(name, None, f"does not fit: {exc.one_line()}"))
+        except UnsupportedError as exc:
+            outcomes.append(Outcome(name, None, f"cannot run this: {exc.one_line()}"))
         except ConfigError:
             raise
         except PimsimError as exc:

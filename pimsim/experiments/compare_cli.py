@@ -58,8 +58,8 @@ def _batch(text: str) -> int:
 
 
 def run_compare(model, placements, batch, context, output_len, systems=(), options=(), sets=(), samples=3,
-                max_positions=None, as_json=False, output_dir="results", fidelity=None, requests=None, rate=0.0,
-                seed=0, timeline=False) -> int:
+                max_positions=None, as_json=False, output_dir="results", fidelity=None, precision="FP16",
+                requests=None, rate=0.0, seed=0, timeline=False) -> int:
     """Run, print and save a comparison; the exit status is 1 if any placement could not run."""
     names = tuple(p.strip() for p in placements.split(",") if p.strip())
     if not names:
@@ -70,6 +70,9 @@ def run_compare(model, placements, batch, context, output_len, systems=(), optio
         if unknown:
             raise ConfigError(f"{flag} names placement(s) {', '.join(unknown)} not in --placements "
                               f"({', '.join(names)})")
+    from pimsim.trace.scenario import parse_precision
+
+    parse_precision(precision, "--precision")
     mix = None
     if requests:
         from pimsim.experiments.serving import load_mix
@@ -83,7 +86,7 @@ def run_compare(model, placements, batch, context, output_len, systems=(), optio
         raise ConfigError("--timeline records a decode step of a uniform batch; it does not apply to --requests")
     job = CompareJob(model=model, placements=names, batch=_batch(batch or "64"), context=context,
                      output_len=output_len, systems=_pairs(systems, "--system"), options=_options(options),
-                     sets=_sets(sets),
+                     sets=_sets(sets), precision=precision,
                      samples=samples, max_positions=max_positions, fidelity=fidelity, mix=mix, timeline=timeline)
     start = time.process_time()
     progress = None if as_json else (lambda message: click.echo(message, err=True))

@@ -61,7 +61,7 @@ def scenario_record(spec, model, placement, system, batch: int, prefill, steps) 
     peak = _trapezoid([sum(s.peak_flops.values()) for s in steps])
     record = {
         "placement": spec.placement, "model": model.name, "system": system.name, "batch": batch,
-        "prompt_tokens": spec.prompt_tokens, "output_tokens": spec.output_tokens,
+        "precision": spec.precision, "prompt_tokens": spec.prompt_tokens, "output_tokens": spec.output_tokens,
         "context": spec.prompt_tokens + spec.output_tokens,
         "tokens_per_s": tokens / tpot if tpot else 0.0, "ttft_s": prefill.time_ps / 1e12, "tpot_s": tpot,
         "e2e_latency_s": prefill.time_ps / 1e12 + (spec.output_tokens - 1) * tpot,

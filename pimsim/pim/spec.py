@@ -25,6 +25,10 @@ from pimsim.core.errors import ConfigError
 from pimsim.dram.family import expression_names
 from pimsim.dram.spec import load_dram
 
+
+#: operand width of the PIM MAC units modelled (AiM's BF16, HBM-PIM's and NeuPIMs' FP16)
+PIM_OPERAND_BITS = 16
+
 PLACEMENTS = ("bank", "bank_pair", "bank_group", "buffer_die")
 LAYOUTS = ("dense", "cent")
 

@@ -19,6 +19,8 @@ Options, as the paper's (and its simulator's ``--pipeopt --ffopt``):
 * ``ffn_split``: ``balanced`` gives each FFN product's columns to the GPU and
   to the AttAcc device in proportion to their speeds, so both finish together
   (AttAcc runs part of the FFN GEMV in PIM); ``none`` leaves the FFN on the GPU.
+  The PIM multiplies 16-bit operands only: quantised FFN weights stay on the GPU,
+  and a KV cache of other than 16 bits is refused (the attention runs in PIM).
 
 Prefill runs on the GPUs; its keys and values are written to the AttAcc devices.
 Departures: AttAcc derives the overlap and FFN share analytically; here both
@@ -38,6 +40,7 @@ from pimsim.placement.base import (
     require_group,
 )
 from pimsim.placement.common import kind_names, phase_is
+from pimsim.pim.spec import PIM_OPERAND_BITS
 from pimsim.placement.rewrite import Rewriter, split_columns, split_heads, split_rows
 
 HEAD_OPS = ("rope", "kv_write", "attention_score", "softmax", "attention_context")
@@ -126,13 +129,20 @@ class AttAcc(Placement, kind="attacc"):
                     last = rw.emit(split_rows(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, deps, g, prio(g, i))
                 rw.ends[i] = (last,)
                 chain = []
-            elif kind == "gemm" and rec.name.startswith("mlp.") and balanced and self._share(rec, models) < 1.0:
+            elif (kind == "gemm" and rec.name.startswith("mlp.") and balanced and _pim_operands(rec)
+                  and self._share(rec, models) < 1.0):
                 share = self._share(rec, models)
                 parts = (rw.emit(split_columns(rec, share, name=f"{rec.name}.gpu"), gpu, rw.deps(i)),
                          rw.emit(split_columns(rec, 1 - share, name=f"{rec.name}.pim"), pim, rw.deps(i)))
                 rw.ends[i] = parts
             else:
                 rw.keep(i, "gpu" if kind == "allreduce" else gpu)
+
+
+def _pim_operands(rec) -> bool:
+    """Can the PIM run this FFN product? Its MAC units take 16-bit weights and activations only (quantised
+    FFN weights stay on the GPUs)."""
+    return int(rec.weight_bits) == PIM_OPERAND_BITS and int(rec.activation_bits) == PIM_OPERAND_BITS
 
 
 class _Group:

@@ -110,3 +110,28 @@ def test_bad_set_is_one_line_and_exit_1():
     assert res.exit_code != 0 and "not in --placements" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(main, ["compare", "--placements", "cent", "--set", "cent=3", "-o", "-"])
     assert res.exit_code != 0 and "PLACEMENT.KEY.PATH=VALUE" in res.output
+
+
+def test_precision_quantises_the_gpu_and_is_refused_where_pim_would_multiply_narrow_operands(tmp_path):
+    """W4A16: the GPU reads a quarter of the FP16 weight bytes, so it is faster; AttAcc keeps its quantised
+    FFN on the GPUs (its PIM takes 16-bit operands) and still runs; CENT, whose GEMVs are all in PIM,
+    is reported as unable to run it (exit 1), the others' results intact."""
+    args = ["compare", "--model", "llama2-7b", "--placements", "gpu,attacc,cent", "--batch", "4", "--context",
+            "600", "--output-len", "4", "--samples", "2", "--json", "-o", str(tmp_path)]
+    fp16 = {r["placement"]: r for r in json.loads(CliRunner().invoke(main, args).output)}
+    res = CliRunner().invoke(main, args + ["--precision", "W4A16"])
+    assert res.exit_code == 1
+    w4 = {r["placement"]: r for r in json.loads(res.stdout)}
+    assert w4["gpu"]["precision"] == "W4A16"
+    assert w4["gpu"]["weight_bytes_per_step"] == pytest.approx(fp16["gpu"]["weight_bytes_per_step"] / 4, rel=0.01)
+    assert w4["gpu"]["tokens_per_s"] > fp16["gpu"]["tokens_per_s"]
+    assert w4["attacc"]["tokens_per_s"] > fp16["attacc"]["tokens_per_s"]
+    assert "16-bit operands" in w4["cent"]["error"] and "4 bits" in w4["cent"]["error"]
+    assert any("W4A16" in p.name for p in tmp_path.iterdir())
+
+
+def test_a_kv_cache_of_8_bits_is_refused_for_pim_attention():
+    res = CliRunner().invoke(main, ["compare", "--model", "llama2-7b", "--placements", "attacc", "--batch", "2",
+                                    "--context", "300", "--output-len", "2", "--samples", "2",
+                                    "--precision", "W16A16KV8", "-o", "-"])
+    assert res.exit_code == 1 and "KV cache of 8 bits" in res.output and "Traceback" not in res.output
