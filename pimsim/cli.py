@@ -88,42 +88,73 @@ def replay_cmd(trace, device, fmt, mapping, refresh, sets, width, as_json, outpu
     click.echo(json.dumps(result, indent=2) if as_json else summary_text(result))
 
 
+#: options ``compare`` and ``run`` share (one workload, its systems, options, precision, outputs)
+_SCENARIO_OPTIONS = [
+    click.option("--model", "-m", default="llama2-70b", show_default=True, help="Workload preset or HF config.json."),
+    click.option("--batch", "-b", default=None, help="Batch size (the most requests at once with --requests), or "
+                 "'max' (largest that fits).  [default: 64, or the --requests file's]"),
+    click.option("--context", "-c", default=4096, show_default=True, type=int,
+                 help="Context length at the end: prompt + generated tokens."),
+    click.option("--output-len", "-n", default=128, show_default=True, type=int, help="Tokens generated per request."),
+    click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
+                 help="Run a placement on another system preset (e.g. gpu=dgx-a100-hbm3)."),
+    click.option("--option", "options", multiple=True, metavar="PLACEMENT.KEY=VALUE", help="A placement option."),
+    click.option("--set", "sets", multiple=True, metavar="PLACEMENT.KEY.PATH=VALUE",
+                 help="Override a field of a placement's system (e.g. cent.devices.pim.count=8)."),
+    click.option("--samples", default=3, show_default=True, type=int, help="Decode steps simulated (then averaged)."),
+    click.option("--max-positions", type=int, help="Let the model attend more tokens than its config allows."),
+    click.option("--fidelity", type=click.Choice(["tile", "command"]),
+                 help="PIM kernels at tile level (closed form) or command level (every command simulated; slow). "
+                 "[default: each PIM preset's, tile]"),
+    click.option("--precision", default="FP16", show_default=True,
+                 help="Bits of weights, activations and KV cache, e.g. W4A16, W8A8KV8 (PIM units take 16-bit "
+                 "operands)."),
+    click.option("--requests", type=click.Path(dir_okay=False),
+                 help="Serve a request mix (scenario YAML with requests:, or CSV prompt_tokens,output_tokens"
+                 "[,arrival_s]) by continuous batching: latency percentiles instead of one batch."),
+    click.option("--rate", type=float, default=0.0, help="With --requests: Poisson arrivals, requests/s "
+                 "(default: all at time 0)."),
+    click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --rate arrivals."),
+    click.option("--timeline", is_flag=True, help="Also write each placement's last decode step as a Chrome trace "
+                 "(chrome://tracing, Perfetto)."),
+    click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per placement."),
+    click.option("-o", "--output-dir", default="results", show_default=True, type=click.Path(file_okay=False),
+                 help="Where the CSV, HDF5 and PNG go ('-' for nowhere)."),
+]
+
+
+def _scenario_options(command):
+    for option in reversed(_SCENARIO_OPTIONS):
+        command = option(command)
+    return command
+
+
 @main.command("compare")
-@click.option("--model", "-m", default="llama2-70b", show_default=True, help="Workload preset or HF config.json.")
 @click.option("--placements", "-p", default="gpu,attacc,neupim,cent", show_default=True,
               help="Comma-separated placements (gpu, attacc, npu, npu+pim, neupim, cent, upmem, cxl-tiered).")
-@click.option("--batch", "-b", default=None, help="Batch size (the most requests at once with --requests), or "
-              "'max' (largest that fits).  [default: 64, or the --requests file's]")
-@click.option("--context", "-c", default=4096, show_default=True, type=int, help="Context length at the end: prompt + generated tokens.")
-@click.option("--output-len", "-n", default=128, show_default=True, type=int, help="Tokens generated per request.")
-@click.option("--system", "systems", multiple=True, metavar="PLACEMENT=SYSTEM",
-              help="Run a placement on another system preset (e.g. gpu=dgx-a100-hbm3).")
-@click.option("--option", "options", multiple=True, metavar="PLACEMENT.KEY=VALUE", help="A placement option.")
-@click.option("--set", "sets", multiple=True, metavar="PLACEMENT.KEY.PATH=VALUE",
-              help="Override a field of a placement's system (e.g. cent.devices.pim.count=8).")
-@click.option("--samples", default=3, show_default=True, type=int, help="Decode steps simulated (then averaged).")
-@click.option("--max-positions", type=int, help="Let the model attend more tokens than its config allows.")
-@click.option("--fidelity", type=click.Choice(["tile", "command"]),
-              help="PIM kernels at tile level (closed form) or command level (every command simulated; slow). "
-              "[default: each PIM preset's, tile]")
-@click.option("--precision", default="FP16", show_default=True,
-              help="Bits of weights, activations and KV cache, e.g. W4A16, W8A8KV8 (PIM units take 16-bit operands).")
-@click.option("--requests", type=click.Path(dir_okay=False),
-              help="Serve a request mix (scenario YAML with requests:, or CSV prompt_tokens,output_tokens"
-              "[,arrival_s]) by continuous batching: latency percentiles instead of one batch.")
-@click.option("--rate", type=float, default=0.0, help="With --requests: Poisson arrivals, requests/s "
-              "(default: all at time 0).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --rate arrivals.")
-@click.option("--timeline", is_flag=True, help="Also write each placement's last decode step as a Chrome trace "
-              "(chrome://tracing, Perfetto).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per placement.")
-@click.option("-o", "--output-dir", default="results", show_default=True, type=click.Path(file_okay=False),
-              help="Where the CSV, HDF5 and PNG go ('-' for nowhere).")
+@_scenario_options
 def compare_cmd(**kwargs):
     """Compare placements of one workload: throughput, latency, energy (default: Llama-2-70B on 4 designs)."""
     from pimsim.experiments.compare_cli import run_compare
 
     sys.exit(run_compare(**kwargs))
+
+
+@main.command("run")
+@click.argument("placement")
+@_scenario_options
+def run_cmd(placement, systems, options, sets, **kwargs):
+    """Run one workload on one PLACEMENT and print where its time, energy and bytes go.
+
+    Options as for ``compare``; the placement prefix of --system, --option and --set may be left out
+    (``--system cent-16``, ``--option mapping=hybrid``, ``--set devices.pim.count=16``).
+    """
+    from pimsim.experiments.compare_cli import run_compare
+
+    def own(items, sep):
+        return tuple(i if i.startswith(placement + sep) else f"{placement}{sep}{i}" for i in items)
+    sys.exit(run_compare(placements=placement, systems=own(systems, "="), options=own(options, "."),
+                         sets=own(sets, "."), detail=True, **kwargs))
 
 
 from pimsim.trace.cli import trace_cmd  # noqa: E402

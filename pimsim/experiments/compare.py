@@ -171,6 +171,35 @@ def table_text(outcomes) -> str:
     return "\n".join(lines)
 
 
+def detail_text(record: dict, top: int = 8) -> str:
+    """Where one placement's time, energy and bytes go: the breakdown of a record, for reading."""
+    b = record["breakdown"]
+    lines = ["", f"{record['placement']} on {record['system']}: {record['model']}, batch {record['batch']}, "
+                 f"{record['prompt_tokens']} + {record['output_tokens']} tokens, {record['precision']}"]
+    lines += [f"  note: {n}" for n in b["notes"]]
+    lines.append("decode steps simulated (context: step time):")
+    lines += [f"  {s['context']:>7}: {s['time_s'] * 1e3:10.3f} ms" for s in b["decode_steps"]]
+    energy = b["energy_per_token_J"]
+    total = sum(energy.values())
+    if total:
+        lines.append(f"energy per token, {total * 1e3:.2f} mJ:")
+        lines += [f"  {k:<28} {v * 1e3:10.3f} mJ {100 * v / total:6.1f}%"
+                  for k, v in sorted(energy.items(), key=lambda kv: -kv[1]) if v][:top]
+    busy = sorted(b["busy_by_device"].items(), key=lambda kv: -kv[1])
+    lines.append(f"busiest devices (of {len(busy)}; busy fraction of a decode step):")
+    lines += [f"  {k:<28} {100 * v:9.1f}%" for k, v in busy[:top]]
+    lines.append("bytes per decode step:")
+    lines += [f"  {label:<28} {record[key] / 1e9:10.3f} GB" for label, key in
+              (("weights", "weight_bytes_per_step"), ("KV cache", "kv_bytes_per_step"),
+               ("all reads", "bytes_read_per_step"), ("over links", "link_bytes_per_step"))]
+    links = sorted(b["link_bytes_per_step"].items(), key=lambda kv: -kv[1])
+    if links:
+        lines.append(f"busiest links (of {len(links)}):")
+        lines += [f"  {k:<28} {v / 1e6:10.3f} MB" for k, v in links[:top]]
+    lines.append(f"compute: {100 * record['compute_utilisation']:.2f}% of the peak FLOPs of the devices used")
+    return "\n".join(lines)
+
+
 def _flat(row: dict) -> dict:
     """A JSON record as one CSV row: nested breakdowns become ``<name>.<key>`` columns, notes one cell."""
     prefixes = {"energy_per_token_J_by_component": "energy_per_token_J", "busy_by_device": "busy_by_device",

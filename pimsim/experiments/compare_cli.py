@@ -8,7 +8,7 @@ import time
 import click
 
 from pimsim.core.errors import ConfigError
-from pimsim.experiments.compare import CompareJob, compare, records_json, table_text, write_outputs
+from pimsim.experiments.compare import CompareJob, compare, detail_text, records_json, table_text, write_outputs
 
 
 def _pairs(items, what: str) -> dict:
@@ -59,7 +59,7 @@ def _batch(text: str) -> int:
 
 def run_compare(model, placements, batch, context, output_len, systems=(), options=(), sets=(), samples=3,
                 max_positions=None, as_json=False, output_dir="results", fidelity=None, precision="FP16",
-                requests=None, rate=0.0, seed=0, timeline=False) -> int:
+                requests=None, rate=0.0, seed=0, timeline=False, detail=False) -> int:
     """Run, print and save a comparison; the exit status is 1 if any placement could not run."""
     names = tuple(p.strip() for p in placements.split(",") if p.strip())
     if not names:
@@ -95,8 +95,12 @@ def run_compare(model, placements, batch, context, output_len, systems=(), optio
         click.echo(json.dumps(records_json(outcomes), indent=2))
     else:
         click.echo(table_text(outcomes))
+        if detail:
+            for o in outcomes:
+                if o.record is not None and "breakdown" in o.record:
+                    click.echo(detail_text(o.record))
         click.echo(f"({time.process_time() - start:.1f} CPU-s"
-                   f"{'' if mix else '; ratios against the first placement'})", err=True)
+                   f"{'' if mix or detail else '; ratios against the first placement'})", err=True)
     if output_dir != "-":
         paths = write_outputs(outcomes, output_dir, job.stem)
         if not as_json:

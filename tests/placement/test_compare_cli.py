@@ -135,3 +135,33 @@ def test_a_kv_cache_of_8_bits_is_refused_for_pim_attention():
                                     "--context", "300", "--output-len", "2", "--samples", "2",
                                     "--precision", "W16A16KV8", "-o", "-"])
     assert res.exit_code == 1 and "KV cache of 8 bits" in res.output and "Traceback" not in res.output
+
+
+def test_run_prints_where_one_placements_time_energy_and_bytes_go():
+    """``pimsim run PLACEMENT``: compare's table for one placement plus its breakdown, the placement prefix
+    of --option/--set optional. The energy lines add up to the table's mJ/token, the busiest device's
+    share is the table's, and the hybrid mapping's note shows the option took effect."""
+    res = CliRunner().invoke(main, ["run", "cent", "--model", "llama2-7b", "--batch", "8", "--context", "600",
+                                    "--output-len", "4", "--samples", "2", "--option", "mapping=hybrid",
+                                    "--set", "cent.devices.pim.count=16", "-o", "-"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "hybrid: 8 stage groups of 2 CXL device(s)" in out
+    row = next(line for line in out.splitlines() if line.startswith("cent "))
+    table_mj = float(row.split()[7])
+    energy = out.split("energy per token, ")[1].split(" mJ:")[0]
+    assert float(energy) == pytest.approx(table_mj, abs=0.06)
+    section = out.split("energy per token")[1].split("busiest devices")[0]
+    shares = [float(line.split()[-1].rstrip("%")) for line in section.splitlines()[1:] if line.strip()]
+    assert 99 <= sum(shares) <= 100.1                  # the top components (all of them here)
+    assert "busiest devices (of 17;" in out             # 16 CXL devices and the host
+    for label in ("weights", "KV cache", "over links"):
+        assert label in out
+
+
+def test_run_json_is_one_placement():
+    res = CliRunner().invoke(main, ["run", "gpu", "--model", "llama2-7b", "--batch", "2", "--context", "300",
+                                    "--output-len", "2", "--samples", "2", "--json", "-o", "-"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert len(rows) == 1 and rows[0]["placement"] == "gpu" and rows[0]["busy_by_device"]
