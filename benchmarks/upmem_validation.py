@@ -3,7 +3,7 @@
     python benchmarks/upmem_validation.py            # table + plots into docs/
     python benchmarks/upmem_validation.py --no-plots
 
-Reference values: tests/data/upmem_prim.yaml (from shared/validation/upmem.md, PrIM IEEE Access 2022).
+Reference values: tests/data/upmem_prim.yaml (PrIM, IEEE Access 2022, with per-value provenance).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ KIND_LOADERS: dict[str, str] = {
     "cxl-link": "pimsim.devices.loading:load_device",
     "switch": "pimsim.devices.loading:load_device",
     "system": "pimsim.system.spec:load_system_spec",
+    "workload": "pimsim.trace.model:load_workload",
 }
 
 

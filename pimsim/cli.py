@@ -147,7 +147,7 @@ def run_cmd(placement, systems, options, sets, **kwargs):
     """Run one workload on one PLACEMENT and print where its time, energy and bytes go.
 
     Options as for ``compare``; the placement prefix of --system, --option and --set may be left out
-    (``--system cent-16``, ``--option mapping=hybrid``, ``--set devices.pim.count=16``).
+    (``--system my-cent.yaml``, ``--option mapping=hybrid``, ``--set devices.pim.count=16``).
     """
     from pimsim.experiments.compare_cli import run_compare
 

@@ -99,6 +99,15 @@ def test_show_config_resolved_has_derived_fields(cli):
     assert "peak_bw_GBps: 256.0" in res.output and "tRCD_RD: 15" in res.output
 
 
+def test_show_config_resolves_a_workload_with_its_derived_sizes(cli):
+    """Llama-2-7B: 6,738,415,616 parameters (Meta's count), 512 KiB of FP16 KV cache per token; an override
+    of the layer count changes both."""
+    res = cli("show-config", "llama2-7b", "--resolved")
+    assert "parameters: 6738415616" in res.output and "kv_cache_bytes_per_token_fp16: 524288" in res.output
+    res = cli("show-config", "llama2-7b", "--resolved", "--set", "num_hidden_layers=16")
+    assert "kv_cache_bytes_per_token_fp16: 262144" in res.output and "parameters: 6738415616" not in res.output
+
+
 def test_output_file_written_atomically_keeps_old_on_failure(tmp_path, cli):
     out = tmp_path / "r.json"
     out.write_text("old")

@@ -52,6 +52,7 @@ class ScenarioPointConfig:
     max_positions: int | None = param("let the model attend more tokens than its config allows", default=None)
     fidelity: str | None = param("PIM kernels: tile (closed form) or command (every command simulated)",
                                  default=None, choices=("tile", "command"))
+    precision: str = param("bits of weights, activations and KV cache, e.g. FP16, W4A16, W8A8KV8", default="FP16")
 
 
 def _spec(task: dict):
@@ -70,7 +71,7 @@ def _spec(task: dict):
                         system=task["system"], placement_options=tuple(sorted(task["options"].items())),
                         system_sets=tuple(f"{k}={v}" for k, v in sorted(task["system_set"].items())),
                         decode_samples=task["samples"], max_positions=task["max_positions"],
-                        fidelity=task.get("fidelity"))
+                        fidelity=task.get("fidelity"), precision=task.get("precision", "FP16"))
 
 
 class ScenarioPoint(PointKind, kind="scenario"):
@@ -79,7 +80,10 @@ class ScenarioPoint(PointKind, kind="scenario"):
     def prepare(self, raw: dict, base_dir: Path, seed: int) -> Prepared:
         from pimsim.experiments.scenario import load_inputs
 
+        from pimsim.trace.scenario import parse_precision
+
         cfg = build(ScenarioPointConfig, raw, "point:")
+        parse_precision(cfg.precision, "point: precision")
         task = dataclasses.asdict(cfg)
         model, placement, system = load_inputs(_spec(task))          # checks names, options and the system
         resolved = {**task, "system": system.name, "model_config": dataclasses.asdict(model)}

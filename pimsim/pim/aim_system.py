@@ -1,6 +1,6 @@
 """A GDDR6-AiM device at command level: CENT's instruction DMA feeding per-channel controllers.
 
-What the DMA does (as in CENT's simulator, shared/validation/aim_simulator.md):
+What the DMA does (as in CENT's simulator, aim_simulator 2eb1ee0):
 
 * the host streams instructions (:class:`~pimsim.pim.isr.Isr`) one per tick;
 * each tick the DMA decodes the head instruction into ``opsize x channels``

@@ -96,6 +96,13 @@ class ModelConfig:
         """Number of weights, embeddings and norms included (biases too where the family has them)."""
         return layer_parameters(self) * self.num_hidden_layers + _outer_parameters(self)
 
+    def derived(self) -> dict:
+        """Quantities computed from the configuration, shown by ``show-config --resolved``."""
+        return {"parameters": self.parameter_count(), "head_size": self.head_size, "kv_heads": self.kv_heads,
+                "weight_bytes_fp16": 2 * self.parameter_count(),
+                "kv_cache_bytes_per_token_fp16": 2 * 2 * self.num_hidden_layers * self.kv_heads * self.head_size,
+                "architecture": dataclasses.asdict(self.architecture)}
+
 
 def _check_heads(cfg: ModelConfig) -> None:
     heads, kv = cfg.num_attention_heads, cfg.kv_heads
@@ -159,6 +166,18 @@ def load_model(name_or_path: str) -> ModelConfig:
     data = {k: v for k, v in data.items() if k != "kind"}
     data.setdefault("name", found.stem)
     return _build_model(data, where)
+
+
+def load_workload(name_or_path: str, sets=()) -> ModelConfig:
+    """A workload preset or YAML with ``--set key=value`` overrides applied (``show-config --resolved``)."""
+    from pimsim.core.config import apply_sets
+
+    if not sets:
+        return load_model(name_or_path)
+    data, found = presets.load(name_or_path, "workloads")
+    data = {k: v for k, v in apply_sets(data, sets).items() if k != "kind"}
+    data.setdefault("name", found.stem)
+    return _build_model(data, presets.relpath(found))
 
 
 def model_from_hf_json(path: Path) -> ModelConfig:

@@ -32,7 +32,7 @@ STANDARD_DOC = {"ddr4-3200": "JESD79-4", "lpddr5-6400": "JESD209-5", "gddr6-aim"
 CHANNEL_GBIT = {"ddr4-3200": 8 * 8, "lpddr5-6400": 16, "gddr6-aim": 8 // 2}
 #: CA-bus cycles of one activate: LPDDR5 sends ACT-1 then ACT-2, one CK each.
 ACT_CK = {"ddr4-3200": 1, "lpddr5-6400": 2, "gddr6-aim": 1}
-#: aim_simulator's resolved GDDR6_AiM_timing (shared/validation/aim_simulator.md) -> pimsim names.
+#: aim_simulator's resolved GDDR6_AiM_timing (commit 2eb1ee0, test/example.yaml) -> pimsim names.
 AIM_TABLE = {"nBL": ("BL", 2), "nCL": ("CL", 50), "nRCDRD": ("tRCD_RD", 36), "nRCDWR": ("tRCD_WR", 28),
              "nRP": ("tRP", 32), "nRAS": ("tRAS", 54), "nRC": ("tRC", 89), "nWR": ("tWR", 33),
              "nRTP": ("tRTP", 12), "nCWL": ("CWL", 6), "nCCDS": ("tCCD_S", 2), "nCCDL": ("tCCD_L", 2),
