@@ -200,7 +200,7 @@ class ChannelController:
 
     def _up(self, cmd: int, scope: int):
         """Earliest tick allowed by the channel- and scope-level rules."""
-        return max(map(self.timing.ready.__getitem__, self.tables.upper[cmd][scope]))
+        return self.timing.ready[self.tables.shared[cmd][scope]]
 
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
@@ -399,16 +399,17 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon
-        get = self.timing.ready.__getitem__
-        upper = self.tables.upper
+        ready = self.timing.ready
+        get = ready.__getitem__
+        shared = self.tables.shared
         hbm3 = self.hbm3
         for sets, cmd, rising_only in (self._col_kind_w if self.write_mode else self._col_kind_r,
                                        self._act_kind_w if self.write_mode else self._act_kind_r,
                                        self._pre_kind_w if self.write_mode else self._pre_kind_r):
-            up_cmd = upper[cmd]
+            up_cmd = shared[cmd]
             for sc, banks in enumerate(sets):
                 if banks:
-                    tick = max(max(map(get, up_cmd[sc])), min(map(get, banks.values())))
+                    tick = max(ready[up_cmd[sc]], min(map(get, banks.values())))
                     if tick <= t:
                         tick = t + 1
                     if hbm3 and rising_only and not tick & 1:

@@ -24,11 +24,12 @@ SCOPE_COMMANDS = (CMD["PREA"], CMD["REF"])
 class TimingTables:
     """Constraint tables of one DRAM spec, compiled for fast issue/check.
 
-    The ready list of a channel has one entry per (node, command) for nodes at
-    or above the refresh scope (channel, pseudo-channel/rank), then one entry
-    per (bank, command). A constraint on a level below the scope (stack ID,
-    bank group, bank) is pushed down to the entries of every bank under that
-    node when a command issues, so checking a command costs a few lookups.
+    The ready list of a channel has one entry per (refresh scope, command),
+    then one entry per (bank, command). A constraint at the channel level is
+    pushed down to the entries of every scope, and a constraint on a level
+    below the scope (stack ID, bank group, bank) to the entries of every bank
+    under that node, when a command issues; so checking a command to a bank
+    is the larger of two entries: its scope's (``shared``) and its own (``low``).
     """
 
     def __init__(self, spec):
@@ -46,8 +47,7 @@ class TimingTables:
         self.scope_level = self.levels.index(fam.refresh_scope)
         self.nscopes = self.counts[self.scope_level]
         self.banks_per_scope = self.nbanks // self.nscopes
-        self.n_upper = self.base[self.scope_level] + self.counts[self.scope_level]
-        self.bank_base = self.n_upper * NCMD
+        self.bank_base = self.nscopes * NCMD
         self.size = self.bank_base + self.nbanks * NCMD
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
@@ -55,15 +55,13 @@ class TimingTables:
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
-        cut = self.scope_level + 1
-        #: upper[c][s]: ready-list offsets of the shared (channel .. scope) part for scope s
-        self.upper = [[tuple(n * NCMD + c for n in self.bank_path[s * self.banks_per_scope][:cut])
-                       for s in range(self.nscopes)] for c in range(NCMD)]
-        #: low[c][b]: offset of bank b's own entry for command c
+        #: shared[c][s]: offset of scope s's entry for command c (rules at and above the scope)
+        self.shared = [[s * NCMD + c for s in range(self.nscopes)] for c in range(NCMD)]
+        #: low[c][b]: offset of bank b's own entry for command c (rules below the scope)
         self.low = [[self.bank_base + b * NCMD + c for b in range(self.nbanks)] for c in range(NCMD)]
-        self.check = [[self.upper[c][b // self.banks_per_scope] + (self.low[c][b],) for b in range(self.nbanks)]
+        self.check = [[(self.shared[c][b // self.banks_per_scope], self.low[c][b]) for b in range(self.nbanks)]
                       for c in range(NCMD)]
-        self.scope_check = [[self.upper[c][s] + tuple(self.low[c][b] for b in self._scope_banks(s))
+        self.scope_check = [[(self.shared[c][s],) + tuple(self.low[c][b] for b in self._scope_banks(s))
                              for s in range(self.nscopes)] for c in range(NCMD)]
 
     # -- hierarchy ---------------------------------------------------------
@@ -83,10 +81,11 @@ class TimingTables:
         return [self.node(level, ancestor_flat * per + k) for k in range(per)]
 
     def _entries(self, level: int, node: int, cmd: int) -> list[int]:
-        """Ready-list offsets that represent ``cmd`` at ``node``: itself, or its banks."""
-        if level <= self.scope_level:
-            return [node * NCMD + cmd]
+        """Ready-list offsets that represent ``cmd`` at ``node``: its scopes, or its banks."""
         flat = node - self.base[level]
+        if level <= self.scope_level:
+            per = self.nscopes // self.counts[level]
+            return [s * NCMD + cmd for s in range(flat * per, (flat + 1) * per)]
         per = self.nbanks // self.counts[level]
         return [self.bank_base + b * NCMD + cmd for b in range(flat * per, (flat + 1) * per)]
 
