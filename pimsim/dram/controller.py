@@ -113,7 +113,10 @@ class ChannelController:
         if queue.size >= queue.capacity:
             return None
         self.seq += 1
-        req = Request(self.seq, write, bank, row, key, t - 1, bank // self.tables.banks_per_scope)
+        tables = self.tables
+        scope = bank // tables.banks_per_scope
+        col = WR if write else RD
+        req = Request(self.seq, write, bank, row, key, t - 1, scope, tables.shared[col][scope], tables.low[col][bank])
         queue.add(req)
         if write:
             self.write_keys[key] = 1
@@ -205,11 +208,9 @@ class ChannelController:
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
         best = None
-        ready, low = self.timing.ready, self.tables.low
+        ready = self.timing.ready
         for req in self.active:
-            cmd = WR if req.write else RD
-            if ((best is None or req.arrive < best.arrive) and ready[low[cmd][req.bank]] <= t
-                    and self._up(cmd, req.scope) <= t):
+            if ready[req.col_low] <= t and ready[req.col_shared] <= t and (best is None or req.arrive < best.arrive):
                 best = req
         return best
 
@@ -380,16 +381,16 @@ class ChannelController:
         """
         soon = self.next_refresh
         edge = self._edge
+        ready = self.timing.ready
         if self.active:
-            ready, low = self.timing.ready, self.tables.low
-            lows = {}
+            first = INF
             for req in self.active:
-                key = (WR if req.write else RD, req.scope)
-                v = ready[low[key[0]][req.bank]]
-                if v < lows.get(key, INF):
-                    lows[key] = v
-            for (cmd, sc), v in lows.items():
-                soon = min(soon, edge(max(self._up(cmd, sc), v), t, True))
+                v, u = ready[req.col_low], ready[req.col_shared]
+                if u > v:
+                    v = u
+                if v < first:
+                    first = v
+            soon = min(soon, edge(first, t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))
         if self._mode_switch_due():
@@ -399,7 +400,6 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon
-        ready = self.timing.ready
         get = ready.__getitem__
         shared = self.tables.shared
         hbm3 = self.hbm3

@@ -20,9 +20,9 @@ from __future__ import annotations
 class Request:
     """One memory access as the controller sees it."""
 
-    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope")
+    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope", "col_shared", "col_low")
 
-    def __init__(self, seq, write, bank, row, key, arrive, scope):
+    def __init__(self, seq, write, bank, row, key, arrive, scope, col_shared=-1, col_low=-1):
         self.seq = seq          # arrival order in this channel (FR-FCFS age)
         self.write = write
         self.bank = bank        # flat bank index within the channel
@@ -31,6 +31,8 @@ class Request:
         self.arrive = arrive    # tick
         self.counted = False    # row hit/miss/conflict recorded
         self.scope = scope      # refresh scope (pseudo-channel / rank) index
+        self.col_shared = col_shared    # ready-list offsets of its RD/WR: the scope's entry
+        self.col_low = col_low          # ... and the bank's entry
 
 
 class RequestQueue:
