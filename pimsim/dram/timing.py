@@ -30,6 +30,8 @@ class TimingTables:
     below the scope (stack ID, bank group, bank) to the entries of every bank
     under that node, when a command issues; so checking a command to a bank
     is the larger of two entries: its scope's (``shared``) and its own (``low``).
+    Commands that every rule constrains alike (RD and RDA, as a rule) always
+    have equal ready times, so they share one entry (``entry``).
     """
 
     def __init__(self, spec):
@@ -51,14 +53,16 @@ class TimingTables:
         self.size = self.bank_base + self.nbanks * NCMD
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
+        #: entry[c]: the command whose ready entries ``c`` uses (itself, or an identically constrained one)
+        self.entry = self._entry_commands()
         self._updates: dict = {}
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
         #: shared[c][s]: offset of scope s's entry for command c (rules at and above the scope)
-        self.shared = [[s * NCMD + c for s in range(self.nscopes)] for c in range(NCMD)]
+        self.shared = [[s * NCMD + self.entry[c] for s in range(self.nscopes)] for c in range(NCMD)]
         #: low[c][b]: offset of bank b's own entry for command c (rules below the scope)
-        self.low = [[self.bank_base + b * NCMD + c for b in range(self.nbanks)] for c in range(NCMD)]
+        self.low = [[self.bank_base + b * NCMD + self.entry[c] for b in range(self.nbanks)] for c in range(NCMD)]
         self.check = [[(self.shared[c][b // self.banks_per_scope], self.low[c][b]) for b in range(self.nbanks)]
                       for c in range(NCMD)]
         self.scope_check = [[(self.shared[c][s],) + tuple(self.low[c][b] for b in self._scope_banks(s))
@@ -83,6 +87,7 @@ class TimingTables:
     def _entries(self, level: int, node: int, cmd: int) -> list[int]:
         """Ready-list offsets that represent ``cmd`` at ``node``: its scopes, or its banks."""
         flat = node - self.base[level]
+        cmd = self.entry[cmd]
         if level <= self.scope_level:
             per = self.nscopes // self.counts[level]
             return [s * NCMD + cmd for s in range(flat * per, (flat + 1) * per)]
@@ -108,6 +113,21 @@ class TimingTables:
                 if ticks > 1:
                     rules[0][CMD[p]].extend((CMD[f], ticks, 1, False) for f in bus)
         return rules
+
+    def _entry_commands(self) -> list[int]:
+        """Map each command to the first command constrained by exactly the same rules.
+
+        A ready entry only ever rises through the rules that name its command as
+        the follower; two commands with the same such rules (level, preceding
+        command, latency, window, sibling) have equal entries at every tick.
+        """
+        signature = [[] for _ in range(NCMD)]
+        for level, per_cmd in enumerate(self.rules):
+            for pre, followers in enumerate(per_cmd):
+                for f, lat, window, sibling in followers:
+                    signature[f].append((level, pre, lat, window, sibling))
+        first: dict = {}
+        return [first.setdefault(tuple(sorted(sig)), c) for c, sig in enumerate(signature)]
 
     def updates(self, cmd: int, target: int, scope: bool = False):
         """(plain, windowed) updates for issuing ``cmd`` to bank (or scope node) ``target``.
