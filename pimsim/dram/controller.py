@@ -63,14 +63,14 @@ class ChannelController:
         self.active: list[Request] = []
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes
-        low = tables.low
-        self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables.nscopes,
-                                  low[RD], low[ACT], low[PRE])
-        self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables.nscopes,
-                                   low[WR], low[ACT], low[PRE])
-        self._col_kind_r, self._col_kind_w = (self.reads.col, RD, True), (self.writes.col, WR, True)
-        self._act_kind_r, self._act_kind_w = (self.reads.act, ACT, True), (self.writes.act, ACT, True)
-        self._pre_kind_r, self._pre_kind_w = (self.reads.pre, PRE, False), (self.writes.pre, PRE, False)
+        ready = self.timing.ready
+        self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables, ready, RD, ACT, PRE)
+        self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables, ready, WR, ACT,
+                                   PRE)
+        #: entry command -> the cached per-scope minima (Candidates.low_min) over entries of that command
+        self._low_mins: dict[int, list] = {}
+        for cands in self.reads.all_kinds + self.writes.all_kinds:
+            self._low_mins.setdefault(tables.entry[cands.cmd], []).append(cands.low_min)
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -201,10 +201,6 @@ class ChannelController:
         elif self.writes.size < self.lo_mark and self.reads.size != 0:
             self.write_mode = False
 
-    def _up(self, cmd: int, scope: int):
-        """Earliest tick allowed by the channel- and scope-level rules."""
-        return self.timing.ready[self.tables.shared[cmd][scope]]
-
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
         best = None
@@ -220,25 +216,27 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return None
+        if column:
+            kinds = queue.all_kinds if row else (queue.col,)
+        else:
+            kinds = (queue.act, queue.pre) if rising else (queue.pre,)
         ready, by_bank = self.timing.ready, queue.by_bank
         best, best_seq = None, INF
-        kinds = []
-        if column:
-            kinds.append((queue.col, WR if self.write_mode else RD, queue.first_hit))
-        if row and rising:
-            kinds.append((queue.act, ACT, None))
-        if row:
-            kinds.append((queue.pre, PRE, queue.first_miss))
-        for sets, cmd, first in kinds:
-            for sc, banks in enumerate(sets):
-                if not banks or self._up(cmd, sc) > t:
+        for cands in kinds:
+            shared, first = cands.shared, cands.first
+            falling_pre = not rising and cands.cmd == PRE
+            for sc, banks in enumerate(cands.members):
+                if not banks or ready[shared[sc]] > t or cands.earliest_low(sc) > t:
                     continue
                 for bank, off in banks.items():
-                    if ready[off] > t or by_bank[bank][0].seq >= best_seq:
+                    if ready[off] > t:
                         continue
-                    if cmd == PRE and not rising and not self._falling_pre_ok(PRE, sc, bank, t):
+                    head = by_bank[bank][0]
+                    if head.seq >= best_seq:
                         continue
-                    req = first(bank) if first else by_bank[bank][0]
+                    if falling_pre and not self._falling_pre_ok(PRE, sc, bank, t):
+                        continue
+                    req = first(bank) if first else head
                     if req.seq < best_seq:
                         best, best_seq = req, req.seq
         return best
@@ -254,7 +252,10 @@ class ChannelController:
 
     # -- issuing ------------------------------------------------------------
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        self.timing.issue(cmd, target, t, scope)
+        low_mins = self._low_mins
+        for entry, sc in self.timing.issue(cmd, target, t, scope):
+            for mins in low_mins.get(entry, ()):
+                mins[sc] = None
         self.stats.commands[cmd] += 1
         if self.log is not None:
             self.log.append((t, cmd, -1 - target if scope else target))
@@ -377,7 +378,8 @@ class ChannelController:
         """The first tick after ``t`` at which some queued command could issue.
 
         Uses min_b max(U, L_b) = max(U, min_b L_b): per scope, the shared part U
-        once and the smallest per-bank part L over the banks of a candidate set.
+        once and the smallest per-bank part L over the banks of a candidate set
+        (cached in the set until a command raises one of its entries).
         """
         soon = self.next_refresh
         edge = self._edge
@@ -400,16 +402,16 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon
-        get = ready.__getitem__
-        shared = self.tables.shared
         hbm3 = self.hbm3
-        for sets, cmd, rising_only in (self._col_kind_w if self.write_mode else self._col_kind_r,
-                                       self._act_kind_w if self.write_mode else self._act_kind_r,
-                                       self._pre_kind_w if self.write_mode else self._pre_kind_r):
-            up_cmd = shared[cmd]
-            for sc, banks in enumerate(sets):
+        for cands in queue.all_kinds:
+            shared = cands.shared
+            rising_only = cands.cmd != PRE
+            for sc, banks in enumerate(cands.members):
                 if banks:
-                    tick = max(ready[up_cmd[sc]], min(map(get, banks.values())))
+                    tick = ready[shared[sc]]
+                    low = cands.earliest_low(sc)
+                    if low > tick:
+                        tick = low
                     if tick <= t:
                         tick = t + 1
                     if hbm3 and rising_only and not tick & 1:

@@ -130,15 +130,20 @@ class TimingTables:
         return [first.setdefault(tuple(sorted(sig)), c) for c, sig in enumerate(signature)]
 
     def updates(self, cmd: int, target: int, scope: bool = False):
-        """(plain, windowed) updates for issuing ``cmd`` to bank (or scope node) ``target``.
+        """(plain, windowed, touched) updates for issuing ``cmd`` to bank (or scope node) ``target``.
 
         plain: tuple of (offset, latency); windowed: tuple of
-        (history key, window, ((offset, latency), ...)).
+        (history key, window, ((offset, latency), ...)); touched: the (entry command,
+        scope) pairs whose bank entries may rise (for caches of per-bank minima).
         """
         key = (cmd, target, scope)
         found = self._updates.get(key)
         if found is None:
-            found = self._updates[key] = self._build_updates(cmd, target, scope)
+            plain, windowed = self._build_updates(cmd, target, scope)
+            offsets = [off for off, _ in plain] + [off for _, _, fol in windowed for off, _ in fol]
+            bank_entries = {divmod(off - self.bank_base, NCMD) for off in offsets if off >= self.bank_base}
+            touched = tuple(sorted({(c, b // self.banks_per_scope) for b, c in bank_entries}))
+            found = self._updates[key] = (plain, windowed, touched)
         return found
 
     def _build_updates(self, cmd, target, scope):
@@ -216,7 +221,11 @@ class ChannelTiming:
     def earliest_scope(self, cmd: int, scope: int) -> int:
         return max(map(self.ready.__getitem__, self.tables.scope_check[cmd][scope]))
 
-    def issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        """Record ``cmd`` issued at tick ``t``: raise the ready time of every follower."""
-        plain, windowed = self.tables.updates(cmd, target, scope)
+    def issue(self, cmd: int, target: int, t: int, scope: bool = False) -> tuple:
+        """Record ``cmd`` issued at tick ``t``: raise the ready time of every follower.
+
+        Returns the (entry command, scope) pairs whose bank entries may have risen.
+        """
+        plain, windowed, touched = self.tables.updates(cmd, target, scope)
         raise_ready(self.ready, self.history, t, plain, windowed)
+        return touched
