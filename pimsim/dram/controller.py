@@ -28,7 +28,7 @@ from array import array
 
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
-from pimsim.dram.timing import ChannelTiming, TimingTables
+from pimsim.dram.timing import ChannelTiming, TimingTables, raise_ready
 
 ACT, PRE, PREA, RD, WR, RDA, WRA, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF"))
 INF = float("inf")
@@ -71,6 +71,9 @@ class ChannelController:
         self._low_mins: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
             self._low_mins.setdefault(tables.entry[cands.cmd], []).append(cands.low_min)
+        #: (cmd, target, scope?) -> (plain, windowed, stale): the timing updates of issuing it, and the
+        #: (low_min list, scope) pairs it makes stale
+        self._plans: dict[tuple, tuple] = {}
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -159,7 +162,7 @@ class ChannelController:
     def _tick_dual(self, t: int) -> None:
         rising = not self.hbm3 or t & 1
         if rising:
-            req = self._pick_active(t)
+            req = self._pick_active(t) if self.active else None
             if req is None and not self.priority:
                 req = self._pick_queue(t, column=True, row=False)
             if req is not None:
@@ -172,7 +175,7 @@ class ChannelController:
                 self._issue_row(req, t, rising)
 
     def _tick_single(self, t: int) -> None:
-        req = self._pick_active(t)
+        req = self._pick_active(t) if self.active else None
         if req is not None:
             self._issue_column(req, t)
         elif self.priority:
@@ -223,10 +226,15 @@ class ChannelController:
         ready, by_bank = self.timing.ready, queue.by_bank
         best, best_seq = None, INF
         for cands in kinds:
-            shared, first = cands.shared, cands.first
+            if not cands.count:
+                continue
+            shared, first, low_min = cands.shared, cands.first, cands.low_min
             falling_pre = not rising and cands.cmd == PRE
             for sc, banks in enumerate(cands.members):
-                if not banks or ready[shared[sc]] > t or cands.earliest_low(sc) > t:
+                if not banks or ready[shared[sc]] > t:
+                    continue
+                low = low_min[sc]
+                if (cands.earliest_low(sc) if low is None else low) > t:
                     continue
                 for bank, off in banks.items():
                     if ready[off] > t:
@@ -251,11 +259,17 @@ class ChannelController:
         return cmd == PRE and bank != pbank
 
     # -- issuing ------------------------------------------------------------
+    def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
+        plain, windowed, touched = self.tables.updates(cmd, target, scope)
+        stale = tuple((mins, sc) for entry, sc in touched for mins in self._low_mins.get(entry, ()))
+        plan = self._plans[(cmd, target, scope)] = (plain, windowed, stale)
+        return plan
+
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        low_mins = self._low_mins
-        for entry, sc in self.timing.issue(cmd, target, t, scope):
-            for mins in low_mins.get(entry, ()):
-                mins[sc] = None
+        plain, windowed, stale = self._plans.get((cmd, target, scope)) or self._plan(cmd, target, scope)
+        raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
+        for mins, sc in stale:
+            mins[sc] = None
         self.stats.commands[cmd] += 1
         if self.log is not None:
             self.log.append((t, cmd, -1 - target if scope else target))
@@ -404,12 +418,16 @@ class ChannelController:
             return soon
         hbm3 = self.hbm3
         for cands in queue.all_kinds:
-            shared = cands.shared
+            if not cands.count:
+                continue
+            shared, low_min = cands.shared, cands.low_min
             rising_only = cands.cmd != PRE
             for sc, banks in enumerate(cands.members):
                 if banks:
                     tick = ready[shared[sc]]
-                    low = cands.earliest_low(sc)
+                    low = low_min[sc]
+                    if low is None:
+                        low = cands.earliest_low(sc)
                     if low > tick:
                         tick = low
                     if tick <= t:

@@ -45,17 +45,19 @@ IN_COL, IN_ACT, IN_PRE = 1, 2, 4
 class Candidates:
     """The banks of one queue whose next command is ``cmd``, per refresh scope.
 
-    ``members[s]``: dict bank -> ready-list offset of (cmd, bank) for the banks of scope s;
+    ``members[s]``: dict bank -> ready-list offset of (cmd, bank) for the banks of scope s
+    (``count`` of them in all);
     ``low_min[s]``: the smallest ready time among ``members[s]``, or None when it must be
     recomputed; ``shared[s]``: offset of the scope's own entry for ``cmd``; ``first``:
     bank -> the request the command serves (None: the bank's oldest request).
     """
 
-    __slots__ = ("cmd", "members", "low_min", "shared", "offsets", "ready", "first")
+    __slots__ = ("cmd", "members", "count", "low_min", "shared", "offsets", "ready", "first")
 
     def __init__(self, cmd: int, tables, ready: list, first=None):
         self.cmd = cmd
         self.members = [{} for _ in range(tables.nscopes)]
+        self.count = 0
         self.low_min = [None] * tables.nscopes
         self.shared = tables.shared[cmd]
         self.offsets = tables.low[cmd]
@@ -64,12 +66,14 @@ class Candidates:
 
     def add(self, scope: int, bank: int) -> None:
         off = self.members[scope][bank] = self.offsets[bank]
+        self.count += 1
         low = self.low_min[scope]
         if low is not None and self.ready[off] < low:
             self.low_min[scope] = self.ready[off]
 
     def discard(self, scope: int, bank: int) -> None:
         del self.members[scope][bank]
+        self.count -= 1
         self.low_min[scope] = None
 
     def earliest_low(self, scope: int):
@@ -124,7 +128,8 @@ class RequestQueue:
         reqs = self.by_bank[bank]
         if not reqs:
             self.nhit[bank] = 0
-            self.classify(bank)
+            if self.kinds[bank]:
+                self.classify(bank)
             return
         row = self.open_row[bank]
         self.nhit[bank] = sum(1 for r in reqs if r.row == row) if row >= 0 else 0
