@@ -275,8 +275,7 @@ class ChannelController:
             self.log.append((t, cmd, -1 - target if scope else target))
 
     def _count(self, req: Request) -> None:
-        if req.counted:
-            return
+        """Record whether ``req``'s first command finds its row open, closed or in conflict."""
         req.counted = True
         orow = self.open_row[req.bank]
         if orow == req.row:
@@ -286,32 +285,37 @@ class ChannelController:
         else:
             self.stats.row_misses += 1
 
-    def _set_active(self, req: Request, delta: int, classify: bool = True) -> None:
+    def _activate(self, req: Request) -> None:
+        """``req``'s ACT issued: it waits in the active list (the caller reclassifies its bank)."""
+        self.active.append(req)
+        self.active_in_bank[req.bank] += 1
+        self.active_in_scope[req.scope] += 1
+
+    def _deactivate(self, req: Request) -> None:
+        """``req``'s column command issued: it leaves the active list."""
         bank = req.bank
-        if delta > 0:
-            self.active.append(req)
-        else:
-            self.active.remove(req)
-        self.active_in_bank[bank] += delta
-        self.active_in_scope[req.scope] += delta
-        if classify:
-            self.reads.classify(bank)
-            self.writes.classify(bank)
+        self.active.remove(req)
+        self.active_in_bank[bank] -= 1
+        self.active_in_scope[req.scope] -= 1
+        self.reads.classify(bank)
+        self.writes.classify(bank)
 
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
-        self._count(req)
+        if not req.counted:
+            self._count(req)
         if self.open_row[bank] < 0:
             self._issue(ACT, bank, t)
-            (self.writes if req.write else self.reads).remove(req, classify=False)
-            if req.write:
+            write = req.write
+            (self.writes if write else self.reads).remove(req, classify=False)
+            if write:
                 self.write_keys.pop(req.key, None)
             self.open_row[bank] = req.row
             self.opened_at[bank] = t
-            self._set_active(req, +1, classify=False)
+            self._activate(req)
             self.reads.row_changed(bank)
             self.writes.row_changed(bank)
-            self.system.space_freed(self.index, req.write, t)
+            self.system.space_freed(self.index, write, t)
             cmd = ACT
         else:
             self._issue(PRE, bank, t)
@@ -328,7 +332,8 @@ class ChannelController:
 
     def _issue_column(self, req: Request, t: int) -> None:
         bank = req.bank
-        self._count(req)
+        if not req.counted:
+            self._count(req)
         write = req.write
         cmd = WR if write else RD
         if self.closed_policy and not self._row_wanted(bank, req):
@@ -336,7 +341,7 @@ class ChannelController:
         self._issue(cmd, bank, t)
         stats = self.stats
         if self.active_in_bank[bank] and req in self.active:
-            self._set_active(req, -1)
+            self._deactivate(req)
         else:
             (self.writes if write else self.reads).remove(req)
             if write:

@@ -132,7 +132,12 @@ class RequestQueue:
                 self.classify(bank)
             return
         row = self.open_row[bank]
-        self.nhit[bank] = sum(1 for r in reqs if r.row == row) if row >= 0 else 0
+        hits = 0
+        if row >= 0:
+            for r in reqs:
+                if r.row == row:
+                    hits += 1
+        self.nhit[bank] = hits
         self.classify(bank)
 
     def classify(self, bank: int) -> None:
