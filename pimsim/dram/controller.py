@@ -67,12 +67,12 @@ class ChannelController:
         self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables, ready, RD, ACT, PRE)
         self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables, ready, WR, ACT,
                                    PRE)
-        #: entry command -> the cached per-scope minima (Candidates.low_min) over entries of that command
-        self._low_mins: dict[int, list] = {}
+        #: entry command -> the exactness flags (Candidates.exact) of the per-scope minima over its entries
+        self._exact_flags: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
-            self._low_mins.setdefault(tables.entry[cands.cmd], []).append(cands.low_min)
+            self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
         #: (cmd, target, scope?) -> (plain, windowed, stale): the timing updates of issuing it, and the
-        #: (low_min list, scope) pairs it makes stale
+        #: (exactness flags, scope) pairs of the minima it may make inexact
         self._plans: dict[tuple, tuple] = {}
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
@@ -231,10 +231,7 @@ class ChannelController:
             shared, first, low_min = cands.shared, cands.first, cands.low_min
             falling_pre = not rising and cands.cmd == PRE
             for sc, banks in enumerate(cands.members):
-                if not banks or ready[shared[sc]] > t:
-                    continue
-                low = low_min[sc]
-                if (cands.earliest_low(sc) if low is None else low) > t:
+                if not banks or ready[shared[sc]] > t or low_min[sc] > t:    # (a lower bound suffices)
                     continue
                 for bank, off in banks.items():
                     if ready[off] > t:
@@ -261,15 +258,15 @@ class ChannelController:
     # -- issuing ------------------------------------------------------------
     def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
         plain, windowed, touched = self.tables.updates(cmd, target, scope)
-        stale = tuple((mins, sc) for entry, sc in touched for mins in self._low_mins.get(entry, ()))
+        stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
         plan = self._plans[(cmd, target, scope)] = (plain, windowed, stale)
         return plan
 
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
         plain, windowed, stale = self._plans.get((cmd, target, scope)) or self._plan(cmd, target, scope)
         raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
-        for mins, sc in stale:
-            mins[sc] = None
+        for flags, sc in stale:
+            flags[sc] = False
         self.stats.commands[cmd] += 1
         if self.log is not None:
             self.log.append((t, cmd, -1 - target if scope else target))
@@ -398,7 +395,7 @@ class ChannelController:
 
         Uses min_b max(U, L_b) = max(U, min_b L_b): per scope, the shared part U
         once and the smallest per-bank part L over the banks of a candidate set
-        (cached in the set until a command raises one of its entries).
+        (cached in the set, and recomputed only if it could beat the best so far).
         """
         soon = self.next_refresh
         edge = self._edge
@@ -425,22 +422,21 @@ class ChannelController:
         for cands in queue.all_kinds:
             if not cands.count:
                 continue
-            shared, low_min = cands.shared, cands.low_min
-            rising_only = cands.cmd != PRE
+            shared, low_min, exact = cands.shared, cands.low_min, cands.exact
+            rising_only = hbm3 and cands.cmd != PRE
             for sc, banks in enumerate(cands.members):
-                if banks:
-                    tick = ready[shared[sc]]
-                    low = low_min[sc]
-                    if low is None:
-                        low = cands.earliest_low(sc)
-                    if low > tick:
-                        tick = low
-                    if tick <= t:
-                        tick = t + 1
-                    if hbm3 and rising_only and not tick & 1:
-                        tick += 1
-                    if tick < soon:
-                        soon = tick
+                if not banks:
+                    continue
+                up, low = ready[shared[sc]], low_min[sc]
+                if up >= soon or low >= soon:           # the tick is at least max(up, low)
+                    continue
+                if not exact[sc]:                       # the bound may decide: make it exact
+                    low = cands.earliest_low(sc)
+                    if low >= soon:
+                        continue
+                tick = _first_tick(up, low, t, rising_only)
+                if tick < soon:
+                    soon = tick
         return soon
 
     def _refresh_wake(self, t: int) -> float:
@@ -458,3 +454,13 @@ class ChannelController:
         if self.hbm3 and rising_only and not tick & 1:
             tick += 1
         return tick
+
+
+def _first_tick(up, low, t: int, rising_only: bool):
+    """First tick > ``t`` at or after ``max(up, low)``, odd (a rising edge) if ``rising_only``."""
+    tick = up if up > low else low
+    if tick <= t:
+        tick = t + 1
+    if rising_only and not tick & 1:
+        tick += 1
+    return tick

@@ -11,13 +11,17 @@ candidate for each kind of command:
 
 Each kind is a :class:`Candidates`: per scope, a dict mapping bank -> the
 offset of that bank's ready time for the command in the channel's timing list,
-and the smallest of those ready times, cached. The earliest legal tick of a
-whole set is then max(the scope's shared entry, the cached minimum); the cache
-is refreshed lazily, after a command raised some member's entry
-(:meth:`Candidates.stale`) or a member left the set.
+and a cached lower bound on the smallest of those ready times. Ready times
+only rise and a member leaving can only raise the minimum, so the bound stays
+valid; it is exact until a command raises some member's entry or a member
+leaves. The earliest legal tick of a whole set is max(the scope's shared
+entry, the minimum): the scheduler skips a set whose bound is in the future
+and recomputes the minimum only when the set could decide the next wake-up.
 """
 
 from __future__ import annotations
+
+INF = float("inf")
 
 
 class Request:
@@ -46,41 +50,45 @@ class Candidates:
     """The banks of one queue whose next command is ``cmd``, per refresh scope.
 
     ``members[s]``: dict bank -> ready-list offset of (cmd, bank) for the banks of scope s
-    (``count`` of them in all);
-    ``low_min[s]``: the smallest ready time among ``members[s]``, or None when it must be
-    recomputed; ``shared[s]``: offset of the scope's own entry for ``cmd``; ``first``:
-    bank -> the request the command serves (None: the bank's oldest request).
+    (``count`` of them in all); ``low_min[s]``: a lower bound on the smallest ready time
+    among ``members[s]``, exact while ``exact[s]``; ``shared[s]``: offset of the scope's own
+    entry for ``cmd``; ``first``: bank -> the request the command serves (None: the bank's
+    oldest request).
     """
 
-    __slots__ = ("cmd", "members", "count", "low_min", "shared", "offsets", "ready", "first")
+    __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "offsets", "ready", "first")
 
     def __init__(self, cmd: int, tables, ready: list, first=None):
         self.cmd = cmd
         self.members = [{} for _ in range(tables.nscopes)]
         self.count = 0
-        self.low_min = [None] * tables.nscopes
+        self.low_min = [INF] * tables.nscopes
+        self.exact = [True] * tables.nscopes
         self.shared = tables.shared[cmd]
         self.offsets = tables.low[cmd]
         self.ready = ready
         self.first = first
 
     def add(self, scope: int, bank: int) -> None:
-        off = self.members[scope][bank] = self.offsets[bank]
+        members = self.members[scope]
+        off = members[bank] = self.offsets[bank]
         self.count += 1
-        low = self.low_min[scope]
-        if low is not None and self.ready[off] < low:
-            self.low_min[scope] = self.ready[off]
+        value = self.ready[off]
+        if len(members) == 1:
+            self.low_min[scope] = value
+            self.exact[scope] = True
+        elif value < self.low_min[scope]:
+            self.low_min[scope] = value
 
     def discard(self, scope: int, bank: int) -> None:
         del self.members[scope][bank]
         self.count -= 1
-        self.low_min[scope] = None
+        self.exact[scope] = False
 
     def earliest_low(self, scope: int):
-        """The smallest ready time among the banks of ``scope`` (which must have some)."""
-        low = self.low_min[scope]
-        if low is None:
-            low = self.low_min[scope] = min(map(self.ready.__getitem__, self.members[scope].values()))
+        """The smallest ready time among the banks of ``scope`` (which must have some); exact."""
+        low = self.low_min[scope] = min(map(self.ready.__getitem__, self.members[scope].values()))
+        self.exact[scope] = True
         return low
 
 
