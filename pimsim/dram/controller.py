@@ -28,7 +28,7 @@ from array import array
 
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
-from pimsim.dram.timing import ChannelTiming, TimingTables
+from pimsim.dram.timing import ChannelTiming, TimingTables, raise_ready
 
 ACT, PRE, PREA, RD, WR, RDA, WRA, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF"))
 INF = float("inf")
@@ -63,14 +63,17 @@ class ChannelController:
         self.active: list[Request] = []
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes
-        low = tables.low
-        self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables.nscopes,
-                                  low[RD], low[ACT], low[PRE])
-        self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables.nscopes,
-                                   low[WR], low[ACT], low[PRE])
-        self._col_kind_r, self._col_kind_w = (self.reads.col, RD, True), (self.writes.col, WR, True)
-        self._act_kind_r, self._act_kind_w = (self.reads.act, ACT, True), (self.writes.act, ACT, True)
-        self._pre_kind_r, self._pre_kind_w = (self.reads.pre, PRE, False), (self.writes.pre, PRE, False)
+        ready = self.timing.ready
+        self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables, ready, RD, ACT, PRE)
+        self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables, ready, WR, ACT,
+                                   PRE)
+        #: entry command -> the exactness flags (Candidates.exact) of the per-scope minima over its entries
+        self._exact_flags: dict[int, list] = {}
+        for cands in self.reads.all_kinds + self.writes.all_kinds:
+            self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
+        #: (cmd, target, scope?) -> (plain, windowed, stale): the timing updates of issuing it, and the
+        #: (exactness flags, scope) pairs of the minima it may make inexact
+        self._plans: dict[tuple, tuple] = {}
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -113,7 +116,10 @@ class ChannelController:
         if queue.size >= queue.capacity:
             return None
         self.seq += 1
-        req = Request(self.seq, write, bank, row, key, t - 1, bank // self.tables.banks_per_scope)
+        tables = self.tables
+        scope = bank // tables.banks_per_scope
+        col = WR if write else RD
+        req = Request(self.seq, write, bank, row, key, t - 1, scope, tables.shared[col][scope], tables.low[col][bank])
         queue.add(req)
         if write:
             self.write_keys[key] = 1
@@ -156,7 +162,7 @@ class ChannelController:
     def _tick_dual(self, t: int) -> None:
         rising = not self.hbm3 or t & 1
         if rising:
-            req = self._pick_active(t)
+            req = self._pick_active(t) if self.active else None
             if req is None and not self.priority:
                 req = self._pick_queue(t, column=True, row=False)
             if req is not None:
@@ -169,7 +175,7 @@ class ChannelController:
                 self._issue_row(req, t, rising)
 
     def _tick_single(self, t: int) -> None:
-        req = self._pick_active(t)
+        req = self._pick_active(t) if self.active else None
         if req is not None:
             self._issue_column(req, t)
         elif self.priority:
@@ -198,18 +204,12 @@ class ChannelController:
         elif self.writes.size < self.lo_mark and self.reads.size != 0:
             self.write_mode = False
 
-    def _up(self, cmd: int, scope: int):
-        """Earliest tick allowed by the channel- and scope-level rules."""
-        return max(map(self.timing.ready.__getitem__, self.tables.upper[cmd][scope]))
-
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
         best = None
-        ready, low = self.timing.ready, self.tables.low
+        ready = self.timing.ready
         for req in self.active:
-            cmd = WR if req.write else RD
-            if ((best is None or req.arrive < best.arrive) and ready[low[cmd][req.bank]] <= t
-                    and self._up(cmd, req.scope) <= t):
+            if ready[req.col_low] <= t and ready[req.col_shared] <= t and (best is None or req.arrive < best.arrive):
                 best = req
         return best
 
@@ -219,25 +219,29 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return None
+        if column:
+            kinds = queue.all_kinds if row else (queue.col,)
+        else:
+            kinds = (queue.act, queue.pre) if rising else (queue.pre,)
         ready, by_bank = self.timing.ready, queue.by_bank
         best, best_seq = None, INF
-        kinds = []
-        if column:
-            kinds.append((queue.col, WR if self.write_mode else RD, queue.first_hit))
-        if row and rising:
-            kinds.append((queue.act, ACT, None))
-        if row:
-            kinds.append((queue.pre, PRE, queue.first_miss))
-        for sets, cmd, first in kinds:
-            for sc, banks in enumerate(sets):
-                if not banks or self._up(cmd, sc) > t:
+        for cands in kinds:
+            if not cands.count:
+                continue
+            shared, first, low_min = cands.shared, cands.first, cands.low_min
+            falling_pre = not rising and cands.cmd == PRE
+            for sc, banks in enumerate(cands.members):
+                if not banks or ready[shared[sc]] > t or low_min[sc] > t:    # (a lower bound suffices)
                     continue
                 for bank, off in banks.items():
-                    if ready[off] > t or by_bank[bank][0].seq >= best_seq:
+                    if ready[off] > t:
                         continue
-                    if cmd == PRE and not rising and not self._falling_pre_ok(PRE, sc, bank, t):
+                    head = by_bank[bank][0]
+                    if head.seq >= best_seq:
                         continue
-                    req = first(bank) if first else by_bank[bank][0]
+                    if falling_pre and not self._falling_pre_ok(PRE, sc, bank, t):
+                        continue
+                    req = first(bank) if first else head
                     if req.seq < best_seq:
                         best, best_seq = req, req.seq
         return best
@@ -252,15 +256,23 @@ class ChannelController:
         return cmd == PRE and bank != pbank
 
     # -- issuing ------------------------------------------------------------
+    def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
+        plain, windowed, touched = self.tables.updates(cmd, target, scope)
+        stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
+        plan = self._plans[(cmd, target, scope)] = (plain, windowed, stale)
+        return plan
+
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        self.timing.issue(cmd, target, t, scope)
+        plain, windowed, stale = self._plans.get((cmd, target, scope)) or self._plan(cmd, target, scope)
+        raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
+        for flags, sc in stale:
+            flags[sc] = False
         self.stats.commands[cmd] += 1
         if self.log is not None:
             self.log.append((t, cmd, -1 - target if scope else target))
 
     def _count(self, req: Request) -> None:
-        if req.counted:
-            return
+        """Record whether ``req``'s first command finds its row open, closed or in conflict."""
         req.counted = True
         orow = self.open_row[req.bank]
         if orow == req.row:
@@ -270,32 +282,37 @@ class ChannelController:
         else:
             self.stats.row_misses += 1
 
-    def _set_active(self, req: Request, delta: int, classify: bool = True) -> None:
+    def _activate(self, req: Request) -> None:
+        """``req``'s ACT issued: it waits in the active list (the caller reclassifies its bank)."""
+        self.active.append(req)
+        self.active_in_bank[req.bank] += 1
+        self.active_in_scope[req.scope] += 1
+
+    def _deactivate(self, req: Request) -> None:
+        """``req``'s column command issued: it leaves the active list."""
         bank = req.bank
-        if delta > 0:
-            self.active.append(req)
-        else:
-            self.active.remove(req)
-        self.active_in_bank[bank] += delta
-        self.active_in_scope[req.scope] += delta
-        if classify:
-            self.reads.classify(bank)
-            self.writes.classify(bank)
+        self.active.remove(req)
+        self.active_in_bank[bank] -= 1
+        self.active_in_scope[req.scope] -= 1
+        self.reads.classify(bank)
+        self.writes.classify(bank)
 
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
-        self._count(req)
+        if not req.counted:
+            self._count(req)
         if self.open_row[bank] < 0:
             self._issue(ACT, bank, t)
-            (self.writes if req.write else self.reads).remove(req, classify=False)
-            if req.write:
+            write = req.write
+            (self.writes if write else self.reads).remove(req, classify=False)
+            if write:
                 self.write_keys.pop(req.key, None)
             self.open_row[bank] = req.row
             self.opened_at[bank] = t
-            self._set_active(req, +1, classify=False)
+            self._activate(req)
             self.reads.row_changed(bank)
             self.writes.row_changed(bank)
-            self.system.space_freed(self.index, req.write, t)
+            self.system.space_freed(self.index, write, t)
             cmd = ACT
         else:
             self._issue(PRE, bank, t)
@@ -312,7 +329,8 @@ class ChannelController:
 
     def _issue_column(self, req: Request, t: int) -> None:
         bank = req.bank
-        self._count(req)
+        if not req.counted:
+            self._count(req)
         write = req.write
         cmd = WR if write else RD
         if self.closed_policy and not self._row_wanted(bank, req):
@@ -320,7 +338,7 @@ class ChannelController:
         self._issue(cmd, bank, t)
         stats = self.stats
         if self.active_in_bank[bank] and req in self.active:
-            self._set_active(req, -1)
+            self._deactivate(req)
         else:
             (self.writes if write else self.reads).remove(req)
             if write:
@@ -376,20 +394,21 @@ class ChannelController:
         """The first tick after ``t`` at which some queued command could issue.
 
         Uses min_b max(U, L_b) = max(U, min_b L_b): per scope, the shared part U
-        once and the smallest per-bank part L over the banks of a candidate set.
+        once and the smallest per-bank part L over the banks of a candidate set
+        (cached in the set, and recomputed only if it could beat the best so far).
         """
         soon = self.next_refresh
         edge = self._edge
+        ready = self.timing.ready
         if self.active:
-            ready, low = self.timing.ready, self.tables.low
-            lows = {}
+            first = INF
             for req in self.active:
-                key = (WR if req.write else RD, req.scope)
-                v = ready[low[key[0]][req.bank]]
-                if v < lows.get(key, INF):
-                    lows[key] = v
-            for (cmd, sc), v in lows.items():
-                soon = min(soon, edge(max(self._up(cmd, sc), v), t, True))
+                v, u = ready[req.col_low], ready[req.col_shared]
+                if u > v:
+                    v = u
+                if v < first:
+                    first = v
+            soon = min(soon, edge(first, t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))
         if self._mode_switch_due():
@@ -399,22 +418,25 @@ class ChannelController:
         queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon
-        get = self.timing.ready.__getitem__
-        upper = self.tables.upper
         hbm3 = self.hbm3
-        for sets, cmd, rising_only in (self._col_kind_w if self.write_mode else self._col_kind_r,
-                                       self._act_kind_w if self.write_mode else self._act_kind_r,
-                                       self._pre_kind_w if self.write_mode else self._pre_kind_r):
-            up_cmd = upper[cmd]
-            for sc, banks in enumerate(sets):
-                if banks:
-                    tick = max(max(map(get, up_cmd[sc])), min(map(get, banks.values())))
-                    if tick <= t:
-                        tick = t + 1
-                    if hbm3 and rising_only and not tick & 1:
-                        tick += 1
-                    if tick < soon:
-                        soon = tick
+        for cands in queue.all_kinds:
+            if not cands.count:
+                continue
+            shared, low_min, exact = cands.shared, cands.low_min, cands.exact
+            rising_only = hbm3 and cands.cmd != PRE
+            for sc, banks in enumerate(cands.members):
+                if not banks:
+                    continue
+                up, low = ready[shared[sc]], low_min[sc]
+                if up >= soon or low >= soon:           # the tick is at least max(up, low)
+                    continue
+                if not exact[sc]:                       # the bound may decide: make it exact
+                    low = cands.earliest_low(sc)
+                    if low >= soon:
+                        continue
+                tick = _first_tick(up, low, t, rising_only)
+                if tick < soon:
+                    soon = tick
         return soon
 
     def _refresh_wake(self, t: int) -> float:
@@ -432,3 +454,13 @@ class ChannelController:
         if self.hbm3 and rising_only and not tick & 1:
             tick += 1
         return tick
+
+
+def _first_tick(up, low, t: int, rising_only: bool):
+    """First tick > ``t`` at or after ``max(up, low)``, odd (a rising edge) if ``rising_only``."""
+    tick = up if up > low else low
+    if tick <= t:
+        tick = t + 1
+    if rising_only and not tick & 1:
+        tick += 1
+    return tick

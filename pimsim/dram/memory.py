@@ -56,8 +56,9 @@ class MemorySystem:
         if record:                      # keep every command and completion (tests, command dumps)
             for c in self.controllers:
                 c.log, c.done_log = [], []
-        self._wake_at = [INF] * channels
-        self._gen = [0] * channels
+        self._wake_at = [INF] * channels     # per channel: the tick it is due to run next
+        self._gen = [0] * channels           # per channel: number of its wake-ups scheduled so far
+        self._due: dict[int, list] = {}      # tick -> [(channel, generation), ...] in scheduling order
         self._blocked = None
         self._resume = False
         self._progress = 0
@@ -66,28 +67,40 @@ class MemorySystem:
 
     # -- controller wake-ups ---------------------------------------------
     def _wake(self, ch: int, tick) -> None:
+        """Run channel ``ch`` at ``tick`` (if that is earlier than it is due already).
+
+        All channels due at one tick share one SimPy event; they run in the order
+        their wake-ups were scheduled. Moving a wake-up earlier leaves the old
+        entry behind, recognised as stale by its generation number.
+        """
         if tick >= self._wake_at[ch]:
             return
         self._wake_at[ch] = tick
-        self._gen[ch] += 1
-        ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
-        ev.ch, ev.tick, ev.gen = ch, tick, self._gen[ch]
+        gen = self._gen[ch] = self._gen[ch] + 1
+        due = self._due.get(tick)
+        if due is None:
+            due = self._due[tick] = []
+            ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
+            ev.tick = tick
+        due.append((ch, gen))
 
     def _on_wake(self, ev) -> None:
-        ch = ev.ch
-        if ev.gen != self._gen[ch]:
-            return
-        self._wake_at[ch] = INF
-        ctrl = self.controllers[ch]
-        if ev.tick - self._progress > self._stall_ticks and not ctrl.idle():
-            raise SimulationError(f"channel {ch} made no progress for {ev.tick - self._progress} ticks "
-                                  f"with requests queued (a request that can never be served)")
-        nxt = ctrl.tick(ev.tick)
-        if nxt < INF:
-            self._wake(ch, nxt)
-        if self._resume:
-            self._resume = False
-            self._inject(ev.tick + 1, direct=True)
+        tick = ev.tick
+        wake_at, gens, ctrls = self._wake_at, self._gen, self.controllers
+        for ch, gen in self._due.pop(tick):
+            if gen != gens[ch]:
+                continue
+            wake_at[ch] = INF
+            ctrl = ctrls[ch]
+            if tick - self._progress > self._stall_ticks and not ctrl.idle():
+                raise SimulationError(f"channel {ch} made no progress for {tick - self._progress} ticks "
+                                      f"with requests queued (a request that can never be served)")
+            nxt = ctrl.tick(tick)
+            if nxt < INF:
+                self._wake(ch, nxt)
+            if self._resume:
+                self._resume = False
+                self._inject(tick + 1, direct=True)
 
     # -- notices from controllers ---------------------------------------
     def space_freed(self, ch: int, write: bool, tick: int) -> None:

@@ -9,20 +9,27 @@ candidate for each kind of command:
 * ``pre``: the bank is open, some queued request misses it and no activated
   request is still waiting for that row (PRE next).
 
-Each set maps bank -> the offset of that bank's ready time for the command in
-the channel's timing list, so the scheduler finds the earliest legal tick of a
-whole set with one ``min(map(...))``.
+Each kind is a :class:`Candidates`: per scope, a dict mapping bank -> the
+offset of that bank's ready time for the command in the channel's timing list,
+and a cached lower bound on the smallest of those ready times. Ready times
+only rise and a member leaving can only raise the minimum, so the bound stays
+valid; it is exact until a command raises some member's entry or a member
+leaves. The earliest legal tick of a whole set is max(the scope's shared
+entry, the minimum): the scheduler skips a set whose bound is in the future
+and recomputes the minimum only when the set could decide the next wake-up.
 """
 
 from __future__ import annotations
+
+INF = float("inf")
 
 
 class Request:
     """One memory access as the controller sees it."""
 
-    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope")
+    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope", "col_shared", "col_low")
 
-    def __init__(self, seq, write, bank, row, key, arrive, scope):
+    def __init__(self, seq, write, bank, row, key, arrive, scope, col_shared=-1, col_low=-1):
         self.seq = seq          # arrival order in this channel (FR-FCFS age)
         self.write = write
         self.bank = bank        # flat bank index within the channel
@@ -31,16 +38,68 @@ class Request:
         self.arrive = arrive    # tick
         self.counted = False    # row hit/miss/conflict recorded
         self.scope = scope      # refresh scope (pseudo-channel / rank) index
+        self.col_shared = col_shared    # ready-list offsets of its RD/WR: the scope's entry
+        self.col_low = col_low          # ... and the bank's entry
+
+
+#: Bits of ``RequestQueue.kinds``: the candidate sets a bank is in.
+IN_COL, IN_ACT, IN_PRE = 1, 2, 4
+
+
+class Candidates:
+    """The banks of one queue whose next command is ``cmd``, per refresh scope.
+
+    ``members[s]``: dict bank -> ready-list offset of (cmd, bank) for the banks of scope s
+    (``count`` of them in all); ``low_min[s]``: a lower bound on the smallest ready time
+    among ``members[s]``, exact while ``exact[s]``; ``shared[s]``: offset of the scope's own
+    entry for ``cmd``; ``first``: bank -> the request the command serves (None: the bank's
+    oldest request).
+    """
+
+    __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "offsets", "ready", "first")
+
+    def __init__(self, cmd: int, tables, ready: list, first=None):
+        self.cmd = cmd
+        self.members = [{} for _ in range(tables.nscopes)]
+        self.count = 0
+        self.low_min = [INF] * tables.nscopes
+        self.exact = [True] * tables.nscopes
+        self.shared = tables.shared[cmd]
+        self.offsets = tables.low[cmd]
+        self.ready = ready
+        self.first = first
+
+    def add(self, scope: int, bank: int) -> None:
+        members = self.members[scope]
+        off = members[bank] = self.offsets[bank]
+        self.count += 1
+        value = self.ready[off]
+        if len(members) == 1:
+            self.low_min[scope] = value
+            self.exact[scope] = True
+        elif value < self.low_min[scope]:
+            self.low_min[scope] = value
+
+    def discard(self, scope: int, bank: int) -> None:
+        del self.members[scope][bank]
+        self.count -= 1
+        self.exact[scope] = False
+
+    def earliest_low(self, scope: int):
+        """The smallest ready time among the banks of ``scope`` (which must have some); exact."""
+        low = self.low_min[scope] = min(map(self.ready.__getitem__, self.members[scope].values()))
+        self.exact[scope] = True
+        return low
 
 
 class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""
 
     __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank", "per_scope",
-                 "col", "act", "pre", "col_off", "act_off", "pre_off")
+                 "col", "act", "pre", "kinds", "all_kinds")
 
-    def __init__(self, open_row: list, active_in_bank: list, capacity: int, nscopes: int,
-                 col_off: list, act_off: list, pre_off: list):
+    def __init__(self, open_row: list, active_in_bank: list, capacity: int, tables, ready: list, col_cmd: int,
+                 act_cmd: int, pre_cmd: int):
         nbanks = len(open_row)
         self.open_row = open_row            # shared with the controller
         self.active_in_bank = active_in_bank
@@ -48,11 +107,12 @@ class RequestQueue:
         self.nhit = [0] * nbanks
         self.size = 0
         self.capacity = capacity
-        self.per_scope = nbanks // nscopes
-        self.col = [{} for _ in range(nscopes)]
-        self.act = [{} for _ in range(nscopes)]
-        self.pre = [{} for _ in range(nscopes)]
-        self.col_off, self.act_off, self.pre_off = col_off, act_off, pre_off
+        self.per_scope = tables.banks_per_scope
+        self.col = Candidates(col_cmd, tables, ready, self.first_hit)
+        self.act = Candidates(act_cmd, tables, ready)
+        self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
+        self.all_kinds = (self.col, self.act, self.pre)
+        self.kinds = [0] * nbanks           # per bank: IN_COL | IN_ACT | IN_PRE bits of the sets it is in
 
     def add(self, req: Request) -> None:
         bank = req.bank
@@ -76,36 +136,41 @@ class RequestQueue:
         reqs = self.by_bank[bank]
         if not reqs:
             self.nhit[bank] = 0
-            self.classify(bank)
+            if self.kinds[bank]:
+                self.classify(bank)
             return
         row = self.open_row[bank]
-        self.nhit[bank] = sum(1 for r in reqs if r.row == row) if row >= 0 else 0
+        hits = 0
+        if row >= 0:
+            for r in reqs:
+                if r.row == row:
+                    hits += 1
+        self.nhit[bank] = hits
         self.classify(bank)
 
     def classify(self, bank: int) -> None:
         """Put ``bank`` in the candidate sets its state calls for."""
-        sc = bank // self.per_scope
         reqs = self.by_bank[bank]
         if not reqs:
-            for sets in (self.col, self.act, self.pre):
-                if bank in sets[sc]:
-                    del sets[sc][bank]
+            kinds = 0
+        elif self.open_row[bank] < 0:
+            kinds = IN_ACT
+        else:
+            hits = self.nhit[bank]
+            kinds = IN_COL if hits else 0
+            if hits < len(reqs) and not self.active_in_bank[bank]:
+                kinds |= IN_PRE
+        changed = kinds ^ self.kinds[bank]
+        if not changed:
             return
-        want_col = want_act = want_pre = False
-        if reqs:
-            if self.open_row[bank] < 0:
-                want_act = True
-            else:
-                hits = self.nhit[bank]
-                want_col = hits > 0
-                want_pre = hits < len(reqs) and not self.active_in_bank[bank]
-        for sets, offsets, want in ((self.col, self.col_off, want_col), (self.act, self.act_off, want_act),
-                                    (self.pre, self.pre_off, want_pre)):
-            members = sets[sc]
-            if want:
-                members[bank] = offsets[bank]
-            elif bank in members:
-                del members[bank]
+        self.kinds[bank] = kinds
+        sc = bank // self.per_scope
+        for bit, cands in ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre)):
+            if changed & bit:
+                if kinds & bit:
+                    cands.add(sc, bank)
+                else:
+                    cands.discard(sc, bank)
 
     def first_hit(self, bank: int) -> Request:
         row = self.open_row[bank]

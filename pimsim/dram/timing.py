@@ -24,11 +24,14 @@ SCOPE_COMMANDS = (CMD["PREA"], CMD["REF"])
 class TimingTables:
     """Constraint tables of one DRAM spec, compiled for fast issue/check.
 
-    The ready list of a channel has one entry per (node, command) for nodes at
-    or above the refresh scope (channel, pseudo-channel/rank), then one entry
-    per (bank, command). A constraint on a level below the scope (stack ID,
-    bank group, bank) is pushed down to the entries of every bank under that
-    node when a command issues, so checking a command costs a few lookups.
+    The ready list of a channel has one entry per (refresh scope, command),
+    then one entry per (bank, command). A constraint at the channel level is
+    pushed down to the entries of every scope, and a constraint on a level
+    below the scope (stack ID, bank group, bank) to the entries of every bank
+    under that node, when a command issues; so checking a command to a bank
+    is the larger of two entries: its scope's (``shared``) and its own (``low``).
+    Commands that every rule constrains alike (RD and RDA, as a rule) always
+    have equal ready times, so they share one entry (``entry``).
     """
 
     def __init__(self, spec):
@@ -46,24 +49,23 @@ class TimingTables:
         self.scope_level = self.levels.index(fam.refresh_scope)
         self.nscopes = self.counts[self.scope_level]
         self.banks_per_scope = self.nbanks // self.nscopes
-        self.n_upper = self.base[self.scope_level] + self.counts[self.scope_level]
-        self.bank_base = self.n_upper * NCMD
+        self.bank_base = self.nscopes * NCMD
         self.size = self.bank_base + self.nbanks * NCMD
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
+        #: entry[c]: the command whose ready entries ``c`` uses (itself, or an identically constrained one)
+        self.entry = self._entry_commands()
         self._updates: dict = {}
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
-        cut = self.scope_level + 1
-        #: upper[c][s]: ready-list offsets of the shared (channel .. scope) part for scope s
-        self.upper = [[tuple(n * NCMD + c for n in self.bank_path[s * self.banks_per_scope][:cut])
-                       for s in range(self.nscopes)] for c in range(NCMD)]
-        #: low[c][b]: offset of bank b's own entry for command c
-        self.low = [[self.bank_base + b * NCMD + c for b in range(self.nbanks)] for c in range(NCMD)]
-        self.check = [[self.upper[c][b // self.banks_per_scope] + (self.low[c][b],) for b in range(self.nbanks)]
+        #: shared[c][s]: offset of scope s's entry for command c (rules at and above the scope)
+        self.shared = [[s * NCMD + self.entry[c] for s in range(self.nscopes)] for c in range(NCMD)]
+        #: low[c][b]: offset of bank b's own entry for command c (rules below the scope)
+        self.low = [[self.bank_base + b * NCMD + self.entry[c] for b in range(self.nbanks)] for c in range(NCMD)]
+        self.check = [[(self.shared[c][b // self.banks_per_scope], self.low[c][b]) for b in range(self.nbanks)]
                       for c in range(NCMD)]
-        self.scope_check = [[self.upper[c][s] + tuple(self.low[c][b] for b in self._scope_banks(s))
+        self.scope_check = [[(self.shared[c][s],) + tuple(self.low[c][b] for b in self._scope_banks(s))
                              for s in range(self.nscopes)] for c in range(NCMD)]
 
     # -- hierarchy ---------------------------------------------------------
@@ -83,10 +85,12 @@ class TimingTables:
         return [self.node(level, ancestor_flat * per + k) for k in range(per)]
 
     def _entries(self, level: int, node: int, cmd: int) -> list[int]:
-        """Ready-list offsets that represent ``cmd`` at ``node``: itself, or its banks."""
-        if level <= self.scope_level:
-            return [node * NCMD + cmd]
+        """Ready-list offsets that represent ``cmd`` at ``node``: its scopes, or its banks."""
         flat = node - self.base[level]
+        cmd = self.entry[cmd]
+        if level <= self.scope_level:
+            per = self.nscopes // self.counts[level]
+            return [s * NCMD + cmd for s in range(flat * per, (flat + 1) * per)]
         per = self.nbanks // self.counts[level]
         return [self.bank_base + b * NCMD + cmd for b in range(flat * per, (flat + 1) * per)]
 
@@ -110,16 +114,36 @@ class TimingTables:
                     rules[0][CMD[p]].extend((CMD[f], ticks, 1, False) for f in bus)
         return rules
 
+    def _entry_commands(self) -> list[int]:
+        """Map each command to the first command constrained by exactly the same rules.
+
+        A ready entry only ever rises through the rules that name its command as
+        the follower; two commands with the same such rules (level, preceding
+        command, latency, window, sibling) have equal entries at every tick.
+        """
+        signature = [[] for _ in range(NCMD)]
+        for level, per_cmd in enumerate(self.rules):
+            for pre, followers in enumerate(per_cmd):
+                for f, lat, window, sibling in followers:
+                    signature[f].append((level, pre, lat, window, sibling))
+        first: dict = {}
+        return [first.setdefault(tuple(sorted(sig)), c) for c, sig in enumerate(signature)]
+
     def updates(self, cmd: int, target: int, scope: bool = False):
-        """(plain, windowed) updates for issuing ``cmd`` to bank (or scope node) ``target``.
+        """(plain, windowed, touched) updates for issuing ``cmd`` to bank (or scope node) ``target``.
 
         plain: tuple of (offset, latency); windowed: tuple of
-        (history key, window, ((offset, latency), ...)).
+        (history key, window, ((offset, latency), ...)); touched: the (entry command,
+        scope) pairs whose bank entries may rise (for caches of per-bank minima).
         """
         key = (cmd, target, scope)
         found = self._updates.get(key)
         if found is None:
-            found = self._updates[key] = self._build_updates(cmd, target, scope)
+            plain, windowed = self._build_updates(cmd, target, scope)
+            offsets = [off for off, _ in plain] + [off for _, _, fol in windowed for off, _ in fol]
+            bank_entries = {divmod(off - self.bank_base, NCMD) for off in offsets if off >= self.bank_base}
+            touched = tuple(sorted({(c, b // self.banks_per_scope) for b, c in bank_entries}))
+            found = self._updates[key] = (plain, windowed, touched)
         return found
 
     def _build_updates(self, cmd, target, scope):
@@ -197,7 +221,11 @@ class ChannelTiming:
     def earliest_scope(self, cmd: int, scope: int) -> int:
         return max(map(self.ready.__getitem__, self.tables.scope_check[cmd][scope]))
 
-    def issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        """Record ``cmd`` issued at tick ``t``: raise the ready time of every follower."""
-        plain, windowed = self.tables.updates(cmd, target, scope)
+    def issue(self, cmd: int, target: int, t: int, scope: bool = False) -> tuple:
+        """Record ``cmd`` issued at tick ``t``: raise the ready time of every follower.
+
+        Returns the (entry command, scope) pairs whose bank entries may have risen.
+        """
+        plain, windowed, touched = self.tables.updates(cmd, target, scope)
         raise_ready(self.ready, self.history, t, plain, windowed)
+        return touched
