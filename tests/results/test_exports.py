@@ -154,3 +154,10 @@ def test_categories_on_x_are_grouped_bars(results_file):
     bars = {(round(b.get_x() + b.get_width() / 2), b.get_height()) for b in ax.patches}
     assert (3, 250.0 * 64) in bars and (0, 60.0) in bars and len(ax.patches) == 12
     assert ax.get_legend().get_title().get_text() == "batch (sequences)"
+
+
+def test_bar_labels_are_plain_numbers():
+    from pimsim.results.bars import _number
+
+    assert [_number(v) for v in (2204.36, 825.0, 146.1, 12.345, 0.5, 0.0)] == \
+        ["2,204", "825", "146", "12.3", "0.5", "0"]
