@@ -112,4 +112,10 @@ def run_prefill(model, placement, system_spec, batch: int, prompt: int, precisio
         result.time_ps = int(round(min(t2, max(a + b / wanted, a))))
         result.notes = (*result.notes, f"prefill pipeline fill extrapolated from {c1} and {c2} chunks to "
                                        f"{wanted}: {t2 / 1e9:.3f} ms -> {result.time_ps / 1e9:.3f} ms")
+    if plan.repeat > 1:                 # the simulated pass stands for ``repeat`` identical ones in a row
+        result.time_ps *= plan.repeat
+        result.energy_J = {k: v * plan.repeat for k, v in result.energy_J.items()}
+        result.group_flops = {k: v * plan.repeat for k, v in result.group_flops.items()}
+        result.peak_flops = {k: v * plan.repeat for k, v in result.peak_flops.items()}
+        result.notes = (*result.notes, f"the simulated pass repeated {plan.repeat} times")
     return result

@@ -93,6 +93,8 @@ class PassPlan:
     #: a pipeline simulated in chunks: (the same pass in ``coarse`` chunks, coarse, chunks of this plan,
     #: chunks wanted); the runner extrapolates the pipeline fill from the two (see pipeline.run_prefill)
     extrapolate: tuple = ()
+    #: the pass is this many repetitions of the simulated one (time, energy and FLOPs scale; see run_prefill)
+    repeat: int = 1
 
 
 class Placement(Pluggable, registry=Registry("placement")):

@@ -31,7 +31,15 @@ The pass is simulated with the tokens in ``stages`` and ``stages / 2`` equal
 chunks and the pipeline fill extrapolated to one token per chunk (``T(C) = A +
 B / C``; on Llama-3.2-1B over 4 devices this equals a token-by-token
 simulation); option ``prefill_chunks: k`` simulates exactly ``k`` chunks
-instead. Then the LM head and sampling of every prompt.
+instead. Then the LM head and sampling of every prompt. This is a departure:
+CENT's simulator (``run_sim.py --phase prefill``) charges a prompt as its
+tokens one after another, each a full pass through all blocks (mean token
+latency x prompt length), with up to ``stages`` prompts in flight; option
+``prefill: sequential`` does the same (one decode round at half the prompt,
+repeated per prompt token and per group of ``stages`` prompts). Streaming one
+prompt's tokens through the stages is valid under causal attention: token
+``t + 1`` at block ``b`` needs the keys and values of the earlier tokens at
+block ``b``, written when they passed it.
 
 ``mapping: tensor``: every block is split over all devices (heads and FFN
 columns), joined by all-reduces over CXL; one query at a time (CENT's
@@ -157,7 +165,7 @@ class Cent(Placement, kind="cent"):
 
     @classmethod
     def options(cls) -> dict:
-        return {"mapping": "pipeline", "devices": 0, "tp": 2, "prefill_chunks": 0}
+        return {"mapping": "pipeline", "devices": 0, "tp": 2, "prefill": "pipelined", "prefill_chunks": 0}
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -166,6 +174,8 @@ class Cent(Placement, kind="cent"):
             raise ConfigError(f"cent option mapping must be 'pipeline', 'tensor' or 'hybrid', got {mapping!r}")
         if isinstance(tp, bool) or not isinstance(tp, int) or tp < 1:
             raise ConfigError(f"cent option tp must be a positive integer (devices per stage group), got {tp!r}")
+        if self.opts["prefill"] not in ("pipelined", "sequential"):
+            raise ConfigError(f"cent option prefill must be 'pipelined' or 'sequential', got {self.opts['prefill']!r}")
         chunks = self.opts["prefill_chunks"]
         if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 0:
             raise ConfigError(f"cent option prefill_chunks must be 0 (stages, fill extrapolated) or a positive "
@@ -244,6 +254,8 @@ class Cent(Placement, kind="cent"):
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
         if phase == "prefill":
             source = generate(model, self.scenario(phase, batch, tokens, precision, spec)) if batch > 1 else trace
+            if self.opts["prefill"] == "sequential":
+                return self._sequential_prefill(model, batch, tokens, precision, layout, host, tensors, source, spec)
             return self._prefill_plan(blocks, head, batch, tokens, layout, host, tensors, source, spec)
         table, where, fused, parts = _ring(blocks, head, queries, layout, host, _sampling_ps(spec, 1))
         in_flight = f"{queries} quer{'y' if queries == 1 else 'ies'} in flight"
@@ -284,6 +296,28 @@ class Cent(Placement, kind="cent"):
         if coarse >= 1 and wanted > fine:
             result.extrapolate = (plan(coarse), coarse, fine, wanted)
         return result
+
+    def _sequential_prefill(self, model, batch, tokens, precision, layout, host, tensors, source, spec):
+        """Prefill as CENT's simulator charges it (``run_sim.py --phase prefill``): every prompt token is one
+        token's pass through all the blocks, the prompt's tokens one after another, up to ``stages`` prompts
+        in flight. Simulated as one decode round at half the prompt (a round's time is affine in the
+        context) and repeated once per prompt token and per group of ``stages`` prompts."""
+        from pimsim.trace import generate
+
+        middle = max(1, tokens // 2)
+        trace = generate(model, self.scenario("decode", 1, middle, precision, spec))
+        blocks, head = self._costs(trace, self.costs.for_spec(spec))
+        if layout.tp > 1:
+            _add_reductions(blocks, trace, layout.groups[0], spec)
+        queries = min(batch, layout.stages)
+        groups = math.ceil(batch / queries)
+        table, where, fused, parts = _ring(blocks, head, queries, layout, host, _sampling_ps(spec, 1))
+        notes = (f"prefill as CENT's simulator: {tokens} token passes per prompt, {queries} prompt(s) in flight"
+                 f"{f', {groups} groups in turn' if groups > 1 else ''}; one round at context {middle} simulated",)
+        replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
+        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
+                                replicas=replicas, priorities=(0,) * len(where))
+        return PassPlan(table, assignment, batch, source=source, system_spec=spec, repeat=tokens * groups)
 
     def place(self, trace, system_spec) -> Assignment:
         """Tensor mapping: shard 0 on the first device, all-reduces over the devices used."""

@@ -113,3 +113,24 @@ def test_prefill_samples_the_prompts_first_tokens_sampling_units_at_a_time():
 def test_bad_prefill_chunks_is_one_config_error(bad):
     with pytest.raises(ConfigError, match="prefill_chunks"):
         prefill("llama3.2-1b", 4, 1, 48, prefill_chunks=bad)
+
+
+def test_sequential_prefill_is_one_decode_round_per_prompt_token():
+    """``prefill: sequential`` charges prefill as CENT's simulator does: each prompt token one pass through
+    all blocks, up to ``stages`` prompts in flight. Llama-3.2-1B on 4 devices (16 stages), 20 prompts of 48
+    tokens: two groups (16 + 4) of 48 rounds at context 24, each the decode round of 16 queries; slower
+    than streaming the tokens through the stages (the default)."""
+    sequential = prefill("llama3.2-1b", 4, 20, 48, prefill="sequential")
+    pipelined = prefill("llama3.2-1b", 4, 20, 48)
+    spec = ScenarioSpec(model="llama3.2-1b", placement="cent", batch=16, prompt_tokens=24, output_tokens=1,
+                        system_sets=("devices.pim.count=4",))
+    m, p, system = load_inputs(spec)
+    round_ps = run_decode_step(m, p, system, 16, 24, "FP16").time_ps
+    assert sequential.time_ps == 2 * 48 * round_ps
+    assert sequential.time_ps > 1.5 * pipelined.time_ps            # 96 rounds against 960 tokens / 16 stages
+    assert any("as CENT's simulator" in n for n in sequential.notes)
+
+
+def test_unknown_prefill_mode_is_refused():
+    with pytest.raises(ConfigError, match="prefill must be 'pipelined' or 'sequential'"):
+        prefill("llama3.2-1b", 4, 1, 48, prefill="chunked")
