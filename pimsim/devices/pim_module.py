@@ -14,7 +14,8 @@ one, PIM operators raise a clear :class:`~pimsim.core.errors.SimulationError`.
 
 Operators by where they run on the module:
 
-* PIM (``gemv``, ``gemm``, ``attention_score``, ``attention_context``): the PIM model;
+* PIM (``gemv``, ``gemm``, ``attention_score``, ``attention_context``, and MoE's ``moe_router`` and
+  ``expert_ffn`` as the GEMVs they are made of): the PIM model;
 * plain memory (``kv_read``, ``kv_write``, ``embedding``): ``bytes / memory_bw``;
 * element-wise (``softmax``, ``norm``, ``rope``, ``activation``): the near-memory units (``pnm:``).
 """
@@ -32,14 +33,15 @@ from pimsim.devices.base import Device, PresetConfig, preset_kind, ps_from_secon
 from pimsim.pim.spec import PIM_OPERAND_BITS
 
 PIM_TIMINGS = Registry("PIM timing model")
-PIM_KINDS = ("gemv", "gemm", "attention_score", "attention_context")
+PIM_KINDS = ("gemv", "gemm", "attention_score", "attention_context", "moe_router", "expert_ffn")
 MEMORY_KINDS = ("kv_read", "kv_write", "embedding")
 
 
 def check_operand_bits(op, preset: str) -> None:
     """PIM kernels are timed for 16-bit operands: refuse an operator on narrower (or wider) data rather than
     time it as if it were 16-bit (the capacity and byte counts would say one thing, the time another)."""
-    matrix = ("weights", int(op.weight_bits)) if op.kind in ("gemv", "gemm") else ("KV cache", int(op.kv_bits))
+    weights = op.kind in ("gemv", "gemm", "moe_router", "expert_ffn")
+    matrix = ("weights", int(op.weight_bits)) if weights else ("KV cache", int(op.kv_bits))
     for what, bits in (matrix, ("activations", int(op.activation_bits))):
         if bits != PIM_OPERAND_BITS:
             raise UnsupportedError(f"{preset}: the PIM units multiply {PIM_OPERAND_BITS}-bit operands; {what} of "

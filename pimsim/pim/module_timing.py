@@ -18,7 +18,12 @@ Operator record -> kernel:
   instruction DMA, which paces the plain memory lines of CENT's layout). The
   trace's attention operators carry their query heads only, so key/value heads
   are taken as many (GQA's shared K/V is then laid out per query head: for
-  Llama-2-70B in CENT's layout 135.3 instead of 133.7 cycles per token, +1.2%).
+  Llama-2-70B in CENT's layout 135.3 instead of 133.7 cycles per token, +1.2%);
+* ``moe_router``: the gate GEMV (``n`` experts' logits over ``k``); top-k selection
+  is left out (a few comparisons per token);
+* ``expert_ffn``: one expert's gate and up GEMVs (``n x k`` each) and its down
+  GEMV (``k x n``), one after another, for the ``m`` tokens routed to it (the
+  SiLU product between them is left out, as it is a few vector operations).
 """
 
 from __future__ import annotations
@@ -47,6 +52,15 @@ class _Linear:
 
     time_ps: int
     energy_J: dict
+
+    @classmethod
+    def total(cls, parts) -> _Linear:
+        """Kernels run one after another: times and energies add."""
+        energy: dict = {}
+        for part in parts:
+            for key, joules in part.energy_J.items():
+                energy[key] = energy.get(key, 0.0) + joules
+        return cls(sum(part.time_ps for part in parts), energy)
 
     @classmethod
     def extend(cls, small, large, step: int, count: int) -> _Linear:
@@ -97,6 +111,12 @@ class PimModuleTiming:
                 return _Linear.extend(small, large, LINEAR_BATCH, m)
             return api.gemv(self.spec, rows, cols, batch=max(m, 1), channels=self.channels,
                             fidelity=self.fidelity)
+        if kind == "moe_router":                 # the gate: a GEMV of the experts' logits (top-k is negligible)
+            return self._result(("gemv", m, n, k, seq, heads, head_dim, batch))
+        if kind == "expert_ffn":                 # gate and up (n x k) then down (k x n), one expert's tokens
+            parts = [self._result(("gemv", m, rows, cols, seq, heads, head_dim, batch))
+                     for rows, cols in ((n, k), (n, k), (k, n))]
+            return _Linear.total(parts)
         if kind in ("attention_score", "attention_context"):
             fn = api.attention_score if kind == "attention_score" else api.attention_context
             batch, heads = max(batch, 1), max(heads, 1)
