@@ -51,6 +51,12 @@ class ChannelStats:
 class ChannelController:
     """Schedules the requests of one channel onto its DRAM banks."""
 
+    # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
+    __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "active_ready",
+                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "priority",
+                 "write_mode", "hi_mark", "lo_mark", "write_keys", "closed_policy", "refi", "next_refresh", "dual",
+                 "hbm3", "t_rp", "pair", "seq", "stats", "log", "done_log")
+
     def __init__(self, tables: TimingTables, ctrl_cfg, index: int, system, refresh: bool):
         spec = tables.spec
         self.tables = tables
@@ -61,6 +67,10 @@ class ChannelController:
         self.open_row = [-1] * nb
         self.opened_at = [0] * nb
         self.active: list[Request] = []
+        #: earliest tick at which some active request's column command is legal, as of the last
+        #: next-wake computation (still exact at the next tick: only this controller's commands
+        #: raise ready times or change the active list)
+        self.active_ready = INF
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes
         ready = self.timing.ready
@@ -162,7 +172,7 @@ class ChannelController:
     def _tick_dual(self, t: int) -> None:
         rising = not self.hbm3 or t & 1
         if rising:
-            req = self._pick_active(t) if self.active else None
+            req = self._pick_active(t) if self.active_ready <= t else None
             if req is None and not self.priority:
                 req = self._pick_queue(t, column=True, row=False)
             if req is not None:
@@ -175,7 +185,7 @@ class ChannelController:
                 self._issue_row(req, t, rising)
 
     def _tick_single(self, t: int) -> None:
-        req = self._pick_active(t) if self.active else None
+        req = self._pick_active(t) if self.active_ready <= t else None
         if req is not None:
             self._issue_column(req, t)
         elif self.priority:
@@ -400,14 +410,15 @@ class ChannelController:
         soon = self.next_refresh
         edge = self._edge
         ready = self.timing.ready
-        if self.active:
-            first = INF
-            for req in self.active:
-                v, u = ready[req.col_low], ready[req.col_shared]
-                if u > v:
-                    v = u
-                if v < first:
-                    first = v
+        first = INF
+        for req in self.active:
+            v, u = ready[req.col_low], ready[req.col_shared]
+            if u > v:
+                v = u
+            if v < first:
+                first = v
+        self.active_ready = first
+        if first < INF:
             soon = min(soon, edge(first, t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))
