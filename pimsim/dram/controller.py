@@ -53,7 +53,7 @@ class ChannelController:
 
     # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
     __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "active_ready",
-                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "priority",
+                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "_scope_plans", "priority",
                  "write_mode", "hi_mark", "lo_mark", "write_keys", "closed_policy", "refi", "next_refresh", "dual",
                  "hbm3", "t_rp", "pair", "seq", "stats", "log", "done_log")
 
@@ -81,9 +81,11 @@ class ChannelController:
         self._exact_flags: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
             self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
-        #: (cmd, target, scope?) -> (plain, windowed, stale): the timing updates of issuing it, and the
-        #: (exactness flags, scope) pairs of the minima it may make inexact
-        self._plans: dict[tuple, tuple] = {}
+        #: [cmd][bank] (and [cmd][scope] for PREA/REF) -> (plain, windowed, stale), filled on first use:
+        #: the timing updates of issuing it, and the (exactness flags, scope) pairs of the minima it may
+        #: make inexact
+        self._plans = [[None] * nb for _ in CMD]
+        self._scope_plans = [[None] * tables.nscopes for _ in CMD]
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -269,11 +271,12 @@ class ChannelController:
     def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
         plain, windowed, touched = self.tables.updates(cmd, target, scope)
         stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
-        plan = self._plans[(cmd, target, scope)] = (plain, windowed, stale)
+        plan = (self._scope_plans if scope else self._plans)[cmd][target] = (plain, windowed, stale)
         return plan
 
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        plain, windowed, stale = self._plans.get((cmd, target, scope)) or self._plan(cmd, target, scope)
+        plain, windowed, stale = ((self._scope_plans if scope else self._plans)[cmd][target]
+                                  or self._plan(cmd, target, scope))
         raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
         for flags, sc in stale:
             flags[sc] = False
