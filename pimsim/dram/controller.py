@@ -51,6 +51,12 @@ class ChannelStats:
 class ChannelController:
     """Schedules the requests of one channel onto its DRAM banks."""
 
+    # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
+    __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "active_ready",
+                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "_scope_plans", "priority",
+                 "write_mode", "hi_mark", "lo_mark", "write_keys", "closed_policy", "refi", "next_refresh", "dual",
+                 "hbm3", "t_rp", "pair", "seq", "stats", "log", "done_log")
+
     def __init__(self, tables: TimingTables, ctrl_cfg, index: int, system, refresh: bool):
         spec = tables.spec
         self.tables = tables
@@ -61,6 +67,10 @@ class ChannelController:
         self.open_row = [-1] * nb
         self.opened_at = [0] * nb
         self.active: list[Request] = []
+        #: earliest tick at which some active request's column command is legal, as of the last
+        #: next-wake computation (still exact at the next tick: only this controller's commands
+        #: raise ready times or change the active list)
+        self.active_ready = INF
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes
         ready = self.timing.ready
@@ -71,9 +81,11 @@ class ChannelController:
         self._exact_flags: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
             self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
-        #: (cmd, target, scope?) -> (plain, windowed, stale): the timing updates of issuing it, and the
-        #: (exactness flags, scope) pairs of the minima it may make inexact
-        self._plans: dict[tuple, tuple] = {}
+        #: [cmd][bank] (and [cmd][scope] for PREA/REF) -> (plain, windowed, stale), filled on first use:
+        #: the timing updates of issuing it, and the (exactness flags, scope) pairs of the minima it may
+        #: make inexact
+        self._plans = [[None] * nb for _ in CMD]
+        self._scope_plans = [[None] * tables.nscopes for _ in CMD]
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -162,7 +174,7 @@ class ChannelController:
     def _tick_dual(self, t: int) -> None:
         rising = not self.hbm3 or t & 1
         if rising:
-            req = self._pick_active(t) if self.active else None
+            req = self._pick_active(t) if self.active_ready <= t else None
             if req is None and not self.priority:
                 req = self._pick_queue(t, column=True, row=False)
             if req is not None:
@@ -175,7 +187,7 @@ class ChannelController:
                 self._issue_row(req, t, rising)
 
     def _tick_single(self, t: int) -> None:
-        req = self._pick_active(t) if self.active else None
+        req = self._pick_active(t) if self.active_ready <= t else None
         if req is not None:
             self._issue_column(req, t)
         elif self.priority:
@@ -259,11 +271,12 @@ class ChannelController:
     def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
         plain, windowed, touched = self.tables.updates(cmd, target, scope)
         stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
-        plan = self._plans[(cmd, target, scope)] = (plain, windowed, stale)
+        plan = (self._scope_plans if scope else self._plans)[cmd][target] = (plain, windowed, stale)
         return plan
 
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        plain, windowed, stale = self._plans.get((cmd, target, scope)) or self._plan(cmd, target, scope)
+        plain, windowed, stale = ((self._scope_plans if scope else self._plans)[cmd][target]
+                                  or self._plan(cmd, target, scope))
         raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
         for flags, sc in stale:
             flags[sc] = False
@@ -400,14 +413,15 @@ class ChannelController:
         soon = self.next_refresh
         edge = self._edge
         ready = self.timing.ready
-        if self.active:
-            first = INF
-            for req in self.active:
-                v, u = ready[req.col_low], ready[req.col_shared]
-                if u > v:
-                    v = u
-                if v < first:
-                    first = v
+        first = INF
+        for req in self.active:
+            v, u = ready[req.col_low], ready[req.col_shared]
+            if u > v:
+                v = u
+            if v < first:
+                first = v
+        self.active_ready = first
+        if first < INF:
             soon = min(soon, edge(first, t, True))
         if self.priority:
             return min(soon, self._refresh_wake(t))

@@ -1,8 +1,10 @@
-"""A DRAM device: its channel controllers, a request frontend, and the SimPy loop.
+"""A DRAM device: its channel controllers, a request frontend, and the event loop.
 
 :class:`MemorySystem` owns one :class:`~pimsim.dram.controller.ChannelController`
-per channel and schedules their wake-ups on a SimPy environment whose time is
-integer picoseconds. :meth:`MemorySystem.replay` feeds it a list of requests
+per channel and schedules their wake-ups in integer picoseconds: on a SimPy
+environment when it is given one (so that it shares simulated time with other
+models), else on its own lighter event loop, which handles the same events in
+the same order as SimPy would. :meth:`MemorySystem.replay` feeds it a list of requests
 the way a trace-driven frontend does: in trace order, as many per frontend
 cycle as the queues accept (or at most ``width``), stalling on the first
 request whose queue is full until that queue frees a slot (head-of-line
@@ -12,6 +14,7 @@ blocking across channels), and never before a request's own earliest cycle.
 from __future__ import annotations
 
 import dataclasses
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
@@ -41,12 +44,19 @@ class RequestBatch:
 
 
 class MemorySystem:
-    """All channels of one DRAM device, driven by SimPy."""
+    """All channels of one DRAM device, on an external SimPy environment ``env`` or on its own loop.
+
+    The own loop (``env`` None) orders events as SimPy does: by time, then frontend
+    events before controller wake-ups, then by the order they were scheduled.
+    """
 
     def __init__(self, spec, env: simpy.Environment | None = None, refresh: str | None = None,
                  record: bool = False):
         self.spec = spec
-        self.env = env or simpy.Environment()
+        self.env = env
+        self._queue: list = []          # own loop: heap of (time ps, 0 frontend / 1 wake-up, order, tick)
+        self._order = 0                 # own loop: events scheduled so far
+        self._now = 0                   # own loop: current time, ps
         self.tables = TimingTables(spec)
         self.clock = Clock(spec.tick_ps)
         refresh_on = (refresh or spec.controller.refresh) == "all-bank"
@@ -63,7 +73,8 @@ class MemorySystem:
         self._resume = False
         self._progress = 0
         self._stall_ticks = 100 * max(spec.cycles["tREFI"], spec.cycles["tRFC"]) * spec.ticks_per_clock
-        self._finished = None
+        self._finished = None           # SimPy: event triggered once every request is served
+        self._all_done = False
 
     # -- controller wake-ups ---------------------------------------------
     def _wake(self, ch: int, tick) -> None:
@@ -80,12 +91,19 @@ class MemorySystem:
         due = self._due.get(tick)
         if due is None:
             due = self._due[tick] = []
-            ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
-            ev.tick = tick
+            if self.env is None:
+                self._order += 1
+                heappush(self._queue, (self.clock.ps(tick), 1, self._order, tick))
+            else:
+                ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
+                ev.tick = tick
         due.append((ch, gen))
 
     def _on_wake(self, ev) -> None:
-        tick = ev.tick
+        self._run_due(ev.tick)
+
+    def _run_due(self, tick: int) -> None:
+        """Run the channels due at ``tick``."""
         wake_at, gens, ctrls = self._wake_at, self._gen, self.controllers
         for ch, gen in self._due.pop(tick):
             if gen != gens[ch]:
@@ -110,12 +128,18 @@ class MemorySystem:
 
     def request_done(self, ch: int, tick: int) -> None:
         self._progress = tick
-        if self._pos >= self._n and self._finished is not None and not self._finished.triggered:
+        if self._pos >= self._n and not self._all_done:
             if all(c.idle() for c in self.controllers):
-                self._finished.succeed()
+                self._all_done = True
+                if self._finished is not None:
+                    self._finished.succeed()
 
     # -- frontend ---------------------------------------------------------
     def _frontend_at(self, tick: int) -> None:
+        if self.env is None:
+            self._order += 1
+            heappush(self._queue, (max(self._now, self.clock.ps(tick)), 0, self._order, tick))
+            return
         ev = Wakeup(self.env, max(0, self.clock.ps(tick) - self.env.now), self._frontend, urgent=True)
         ev.tick = tick
 
@@ -169,15 +193,40 @@ class MemorySystem:
         self._reqs = (batch.channel.tolist(), batch.bank.tolist(), batch.row.tolist(), key.tolist(),
                       batch.write.tolist(), at)
         self._pos, self._n, self._width = 0, len(batch), width
-        self._finished = self.env.event()
+        self._all_done = False
+        if self.env is not None:
+            self._finished = self.env.event()
         self._frontend_at(1)
         if self._n:
-            self.env.run(until=self._finished)
-            # run on to the last data beat, so refreshes falling due before it happen too
-            end_tick = max(c.stats.last_done for c in self.controllers)
-            self.env.run(until=max(self.env.now, self.clock.ps(end_tick)) + 1)
+            if self.env is None:
+                self._run_own(None)
+                end_tick = max(c.stats.last_done for c in self.controllers)
+                self._run_own(max(self._now, self.clock.ps(end_tick)) + 1)
+            else:
+                self.env.run(until=self._finished)
+                # run on to the last data beat, so refreshes falling due before it happen too
+                end_tick = max(c.stats.last_done for c in self.controllers)
+                self.env.run(until=max(self.env.now, self.clock.ps(end_tick)) + 1)
         self._check_complete()
         return summarise(self.spec, self.tables, self.controllers, len(batch))
+
+    def _run_own(self, until: int | None) -> None:
+        """Own loop: handle events in order until every request is served (``until`` None),
+        or else those before time ``until`` (ps); stop early if no events are left."""
+        queue, run_due, inject = self._queue, self._run_due, self._inject
+        while queue:
+            if until is None:
+                if self._all_done:
+                    return
+            elif queue[0][0] >= until:
+                break
+            self._now, wake, _, tick = heappop(queue)
+            if wake:
+                run_due(tick)
+            else:
+                inject(tick, False)
+        if until is not None:
+            self._now = max(self._now, until)
 
     def _check_complete(self) -> None:
         served = sum(c.stats.reads + c.stats.writes for c in self.controllers)

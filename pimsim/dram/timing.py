@@ -171,16 +171,27 @@ class TimingTables:
             for s in self._level_nodes(j, j - 1, parent_flat):
                 if s != path[j]:
                     plain.extend((e, lat) for f, lat in sib_rules for e in self._entries(j, s, f))
-        return _merge(plain), tuple((key, window, tuple(fol)) for (key, window), fol in windowed.items())
+        return self._merge(plain), tuple((key, window, tuple(fol)) for (key, window), fol in windowed.items())
 
+    def _merge(self, plain):
+        """Fewer updates at issue time: keep only the largest latency per offset, and drop a bank
+        entry's update when the same command's entry of the bank's scope rises at least as far.
 
-def _merge(plain):
-    """Keep only the largest latency per offset: fewer updates at issue time."""
-    best: dict[int, int] = {}
-    for off, lat in plain:
-        if off not in best or lat > best[off]:
-            best[off] = lat
-    return tuple(best.items())
+        A command to a bank is checked against the larger of the two entries, and ready times
+        only rise, so such a bank update could never decide a check.
+        """
+        best: dict[int, int] = {}
+        for off, lat in plain:
+            if off not in best or lat > best[off]:
+                best[off] = lat
+        kept = []
+        for off, lat in best.items():
+            if off >= self.bank_base:
+                bank, cmd = divmod(off - self.bank_base, NCMD)
+                if best.get((bank // self.banks_per_scope) * NCMD + cmd, -math.inf) >= lat:
+                    continue
+            kept.append((off, lat))
+        return tuple(kept)
 
 
 def raise_ready(ready: list, history: dict, t: int, plain, windowed) -> None:

@@ -4,11 +4,14 @@ Whatever the trace: every request completes exactly once, achieved bandwidth
 never exceeds the peak of the channels, no bank is busy longer than the run,
 and the refresh manager asks for exactly floor(time / tREFI) refreshes per
 refresh scope, of which at most one per scope is still pending at the end.
+The memory system's own event loop and an external SimPy environment give the
+same commands at the same ticks.
 """
 
 from collections import Counter
 
 import numpy as np
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,14 +26,14 @@ requests = st.lists(
     min_size=1, max_size=400)
 
 
-def _run(spec, reqs, region_blocks):
+def _run(spec, reqs, region_blocks, env=None):
     step = spec.organisation.access_bytes
     addresses = np.array([b % region_blocks for b, _, _ in reqs], dtype=np.int64) * step * 97 % spec.capacity_bytes
     addresses -= addresses % step
     writes = np.array([w for _, w, _ in reqs])
     at = np.cumsum([g for _, _, g in reqs]) + 1
     batch = map_addresses(spec, addresses, writes, at=at)
-    mem = MemorySystem(spec, record=True)
+    mem = MemorySystem(spec, record=True, env=env)
     return mem.replay(batch), mem, batch
 
 
@@ -75,3 +78,16 @@ def test_refresh_off_issues_none():
     batch = map_addresses(spec, np.arange(0, 2**20, 32), False)
     result = MemorySystem(spec).replay(batch)
     assert result.refreshes == 0 and result.refresh_requests == 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(reqs=requests, device=st.sampled_from(sorted(SPECS)), region=st.sampled_from([16, 512, 65536]))
+def test_own_loop_matches_simpy_environment(reqs, device, region):
+    spec = SPECS[device]
+    own, mem, _ = _run(spec, reqs, region)
+    env = simpy.Environment()
+    shared, mem_env, _ = _run(spec, reqs, region, env=env)
+    assert own == shared
+    for a, b in zip(mem.controllers, mem_env.controllers):
+        assert a.log == b.log and a.done_log == b.done_log
+    assert env.now == mem._now
