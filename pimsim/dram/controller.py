@@ -28,7 +28,7 @@ from array import array
 
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
-from pimsim.dram.timing import ChannelTiming, TimingTables, raise_ready
+from pimsim.dram.timing import ChannelTiming, TimingTables, raise_windowed
 
 ACT, PRE, PREA, RD, WR, RDA, WRA, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF"))
 INF = float("inf")
@@ -277,7 +277,13 @@ class ChannelController:
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
         plain, windowed, stale = ((self._scope_plans if scope else self._plans)[cmd][target]
                                   or self._plan(cmd, target, scope))
-        raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
+        ready = self.timing.ready
+        for off, lat in plain:            # timing.raise_ready, inlined (one call less per command)
+            v = t + lat
+            if ready[off] < v:
+                ready[off] = v
+        if windowed:
+            raise_windowed(ready, self.timing.history, t, windowed)
         for flags, sc in stale:
             flags[sc] = False
         self.stats.commands[cmd] += 1

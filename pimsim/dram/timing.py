@@ -203,6 +203,12 @@ def raise_ready(ready: list, history: dict, t: int, plain, windowed) -> None:
         v = t + lat
         if ready[off] < v:
             ready[off] = v
+    if windowed:
+        raise_windowed(ready, history, t, windowed)
+
+
+def raise_windowed(ready: list, history: dict, t: int, windowed) -> None:
+    """The rolling-window part of :func:`raise_ready`."""
     for key, window, follows in windowed:
         hist = history.setdefault(key, [])
         hist.insert(0, t)
