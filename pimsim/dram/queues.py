@@ -94,7 +94,11 @@ class Candidates:
 
     def earliest_low(self, group: int):
         """The smallest ready time among the banks of ``group`` (which must have some); exact."""
-        low = self.low_min[group] = min(map(self.ready.__getitem__, self.members[group].values()))
+        ready, low = self.ready, INF
+        for off in self.members[group].values():    # (a loop beats min(map(ready.__getitem__, ...)))
+            if ready[off] < low:
+                low = ready[off]
+        self.low_min[group] = low
         self.exact[group] = True
         return low
 

@@ -269,7 +269,9 @@ class ChannelTiming:
 
     def earliest(self, cmd: int, bank: int) -> int:
         """Earliest tick at which ``cmd`` to ``bank`` satisfies every constraint."""
-        return max(map(self.ready.__getitem__, self.tables.check[cmd][bank]))
+        shared, low = self.tables.check[cmd][bank]
+        shared, low = self.ready[shared], self.ready[low]
+        return shared if shared > low else low
 
     def earliest_scope(self, cmd: int, scope: int) -> int:
         return max(map(self.ready.__getitem__, self.tables.scope_check[cmd][scope]))
