@@ -107,7 +107,7 @@ class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""
 
     __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank",
-                 "col", "act", "pre", "kinds", "all_kinds")
+                 "col", "act", "pre", "kinds", "all_kinds", "by_bit")
 
     def __init__(self, open_row: list, active_in_bank: list, capacity: int, tables, ready: list, col_cmd: int,
                  act_cmd: int, pre_cmd: int):
@@ -122,6 +122,7 @@ class RequestQueue:
         self.act = Candidates(act_cmd, tables, ready)
         self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
         self.all_kinds = (self.col, self.act, self.pre)
+        self.by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
         self.kinds = [0] * nbanks           # per bank: IN_COL | IN_ACT | IN_PRE bits of the sets it is in
 
     def add(self, req: Request) -> None:
@@ -174,7 +175,7 @@ class RequestQueue:
         if not changed:
             return
         self.kinds[bank] = kinds
-        for bit, cands in ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre)):
+        for bit, cands in self.by_bit:
             if changed & bit:
                 if kinds & bit:
                     cands.add(bank)
