@@ -28,7 +28,7 @@ from array import array
 
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
-from pimsim.dram.timing import ChannelTiming, TimingTables, raise_ready
+from pimsim.dram.timing import ChannelTiming, TimingTables, raise_windowed
 
 ACT, PRE, PREA, RD, WR, RDA, WRA, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF"))
 INF = float("inf")
@@ -77,7 +77,7 @@ class ChannelController:
         self.reads = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.read_queue, tables, ready, RD, ACT, PRE)
         self.writes = RequestQueue(self.open_row, self.active_in_bank, ctrl_cfg.write_queue, tables, ready, WR, ACT,
                                    PRE)
-        #: entry command -> the exactness flags (Candidates.exact) of the per-scope minima over its entries
+        #: entry command -> the exactness flags (Candidates.exact) of the per-group minima over its entries
         self._exact_flags: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
             self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
@@ -131,7 +131,7 @@ class ChannelController:
         tables = self.tables
         scope = bank // tables.banks_per_scope
         col = WR if write else RD
-        req = Request(self.seq, write, bank, row, key, t - 1, scope, tables.shared[col][scope], tables.low[col][bank])
+        req = Request(self.seq, write, bank, row, key, t - 1, scope, *tables.check[col][bank])
         queue.add(req)
         if write:
             self.write_keys[key] = 1
@@ -235,15 +235,15 @@ class ChannelController:
             kinds = queue.all_kinds if row else (queue.col,)
         else:
             kinds = (queue.act, queue.pre) if rising else (queue.pre,)
-        ready, by_bank = self.timing.ready, queue.by_bank
+        ready, by_bank, per_scope = self.timing.ready, queue.by_bank, self.tables.banks_per_scope
         best, best_seq = None, INF
         for cands in kinds:
             if not cands.count:
                 continue
             shared, first, low_min = cands.shared, cands.first, cands.low_min
             falling_pre = not rising and cands.cmd == PRE
-            for sc, banks in enumerate(cands.members):
-                if not banks or ready[shared[sc]] > t or low_min[sc] > t:    # (a lower bound suffices)
+            for g, banks in enumerate(cands.members):
+                if not banks or ready[shared[g]] > t or low_min[g] > t:    # (a lower bound suffices)
                     continue
                 for bank, off in banks.items():
                     if ready[off] > t:
@@ -251,7 +251,7 @@ class ChannelController:
                     head = by_bank[bank][0]
                     if head.seq >= best_seq:
                         continue
-                    if falling_pre and not self._falling_pre_ok(PRE, sc, bank, t):
+                    if falling_pre and not self._falling_pre_ok(PRE, bank // per_scope, bank, t):
                         continue
                     req = first(bank) if first else head
                     if req.seq < best_seq:
@@ -277,7 +277,13 @@ class ChannelController:
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
         plain, windowed, stale = ((self._scope_plans if scope else self._plans)[cmd][target]
                                   or self._plan(cmd, target, scope))
-        raise_ready(self.timing.ready, self.timing.history, t, plain, windowed)
+        ready = self.timing.ready
+        for off, lat in plain:            # timing.raise_ready, inlined (one call less per command)
+            v = t + lat
+            if ready[off] < v:
+                ready[off] = v
+        if windowed:
+            raise_windowed(ready, self.timing.history, t, windowed)
         for flags, sc in stale:
             flags[sc] = False
         self.stats.commands[cmd] += 1
@@ -406,7 +412,7 @@ class ChannelController:
     def _next_wake(self, t: int) -> float:
         """The first tick after ``t`` at which some queued command could issue.
 
-        Uses min_b max(U, L_b) = max(U, min_b L_b): per scope, the shared part U
+        Uses min_b max(U, L_b) = max(U, min_b L_b): per group, the shared part U
         once and the smallest per-bank part L over the banks of a candidate set
         (cached in the set, and recomputed only if it could beat the best so far).
         """
@@ -438,14 +444,14 @@ class ChannelController:
                 continue
             shared, low_min, exact = cands.shared, cands.low_min, cands.exact
             rising_only = hbm3 and cands.cmd != PRE
-            for sc, banks in enumerate(cands.members):
+            for g, banks in enumerate(cands.members):
                 if not banks:
                     continue
-                up, low = ready[shared[sc]], low_min[sc]
+                up, low = ready[shared[g]], low_min[g]
                 if up >= soon or low >= soon:           # the tick is at least max(up, low)
                     continue
-                if not exact[sc]:                       # the bound may decide: make it exact
-                    low = cands.earliest_low(sc)
+                if not exact[g]:                        # the bound may decide: make it exact
+                    low = cands.earliest_low(g)
                     if low >= soon:
                         continue
                 tick = _first_tick(up, low, t, rising_only)

@@ -1,7 +1,7 @@
 """Request queues of a channel controller, indexed for FR-FCFS.
 
 A :class:`RequestQueue` (one for reads, one for writes) keeps its requests per
-bank in arrival order and, per refresh scope, the sets of banks that have a
+bank in arrival order and the sets of banks that have a
 candidate for each kind of command:
 
 * ``col``: the bank's open row is hit by a queued request (RD/WR next);
@@ -9,12 +9,14 @@ candidate for each kind of command:
 * ``pre``: the bank is open, some queued request misses it and no activated
   request is still waiting for that row (PRE next).
 
-Each kind is a :class:`Candidates`: per scope, a dict mapping bank -> the
-offset of that bank's ready time for the command in the channel's timing list,
+Each kind is a :class:`Candidates`: per group of banks (the refresh scope, or
+the command's deeper ``group_level``, see :mod:`pimsim.dram.timing`), a dict
+mapping bank -> the offset of that bank's ready time for the command in the
+channel's timing list,
 and a cached lower bound on the smallest of those ready times. Ready times
 only rise and a member leaving can only raise the minimum, so the bound stays
 valid; it is exact until a command raises some member's entry or a member
-leaves. The earliest legal tick of a whole set is max(the scope's shared
+leaves. The earliest legal tick of a whole set is max(the group's shared
 entry, the minimum): the scheduler skips a set whose bound is in the future
 and recomputes the minimum only when the set could decide the next wake-up.
 """
@@ -38,7 +40,7 @@ class Request:
         self.arrive = arrive    # tick
         self.counted = False    # row hit/miss/conflict recorded
         self.scope = scope      # refresh scope (pseudo-channel / rank) index
-        self.col_shared = col_shared    # ready-list offsets of its RD/WR: the scope's entry
+        self.col_shared = col_shared    # ready-list offsets of its RD/WR: its group's entry
         self.col_low = col_low          # ... and the bank's entry
 
 
@@ -47,56 +49,65 @@ IN_COL, IN_ACT, IN_PRE = 1, 2, 4
 
 
 class Candidates:
-    """The banks of one queue whose next command is ``cmd``, per refresh scope.
+    """The banks of one queue whose next command is ``cmd``, per group (of ``per_group`` banks).
 
-    ``members[s]``: dict bank -> ready-list offset of (cmd, bank) for the banks of scope s
-    (``count`` of them in all); ``low_min[s]``: a lower bound on the smallest ready time
-    among ``members[s]``, exact while ``exact[s]``; ``shared[s]``: offset of the scope's own
+    ``members[g]``: dict bank -> ready-list offset of (cmd, bank) for the banks of group g
+    (``count`` of them in all); ``low_min[g]``: a lower bound on the smallest ready time
+    among ``members[g]``, exact while ``exact[g]``; ``shared[g]``: offset of the group's own
     entry for ``cmd``; ``first``: bank -> the request the command serves (None: the bank's
     oldest request).
     """
 
-    __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "offsets", "ready", "first")
+    __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "per_group", "offsets", "ready",
+                 "first")
 
     def __init__(self, cmd: int, tables, ready: list, first=None):
         self.cmd = cmd
-        self.members = [{} for _ in range(tables.nscopes)]
-        self.count = 0
-        self.low_min = [INF] * tables.nscopes
-        self.exact = [True] * tables.nscopes
         self.shared = tables.shared[cmd]
+        self.per_group = tables.banks_per_group[cmd]
+        ngroups = len(self.shared)
+        self.members = [{} for _ in range(ngroups)]
+        self.count = 0
+        self.low_min = [INF] * ngroups
+        self.exact = [True] * ngroups
         self.offsets = tables.low[cmd]
         self.ready = ready
         self.first = first
 
-    def add(self, scope: int, bank: int) -> None:
-        members = self.members[scope]
+    def add(self, bank: int) -> None:
+        group = bank // self.per_group
+        members = self.members[group]
         off = members[bank] = self.offsets[bank]
         self.count += 1
         value = self.ready[off]
         if len(members) == 1:
-            self.low_min[scope] = value
-            self.exact[scope] = True
-        elif value < self.low_min[scope]:
-            self.low_min[scope] = value
+            self.low_min[group] = value
+            self.exact[group] = True
+        elif value < self.low_min[group]:
+            self.low_min[group] = value
 
-    def discard(self, scope: int, bank: int) -> None:
-        del self.members[scope][bank]
+    def discard(self, bank: int) -> None:
+        group = bank // self.per_group
+        del self.members[group][bank]
         self.count -= 1
-        self.exact[scope] = False
+        self.exact[group] = False
 
-    def earliest_low(self, scope: int):
-        """The smallest ready time among the banks of ``scope`` (which must have some); exact."""
-        low = self.low_min[scope] = min(map(self.ready.__getitem__, self.members[scope].values()))
-        self.exact[scope] = True
+    def earliest_low(self, group: int):
+        """The smallest ready time among the banks of ``group`` (which must have some); exact."""
+        ready, low = self.ready, INF
+        for off in self.members[group].values():    # (a loop beats min(map(ready.__getitem__, ...)))
+            if ready[off] < low:
+                low = ready[off]
+        self.low_min[group] = low
+        self.exact[group] = True
         return low
 
 
 class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""
 
-    __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank", "per_scope",
-                 "col", "act", "pre", "kinds", "all_kinds")
+    __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank",
+                 "col", "act", "pre", "kinds", "all_kinds", "by_bit")
 
     def __init__(self, open_row: list, active_in_bank: list, capacity: int, tables, ready: list, col_cmd: int,
                  act_cmd: int, pre_cmd: int):
@@ -107,11 +118,11 @@ class RequestQueue:
         self.nhit = [0] * nbanks
         self.size = 0
         self.capacity = capacity
-        self.per_scope = tables.banks_per_scope
         self.col = Candidates(col_cmd, tables, ready, self.first_hit)
         self.act = Candidates(act_cmd, tables, ready)
         self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
         self.all_kinds = (self.col, self.act, self.pre)
+        self.by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
         self.kinds = [0] * nbanks           # per bank: IN_COL | IN_ACT | IN_PRE bits of the sets it is in
 
     def add(self, req: Request) -> None:
@@ -164,13 +175,12 @@ class RequestQueue:
         if not changed:
             return
         self.kinds[bank] = kinds
-        sc = bank // self.per_scope
-        for bit, cands in ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre)):
+        for bit, cands in self.by_bit:
             if changed & bit:
                 if kinds & bit:
-                    cands.add(sc, bank)
+                    cands.add(bank)
                 else:
-                    cands.discard(sc, bank)
+                    cands.discard(bank)
 
     def first_hit(self, bank: int) -> Request:
         row = self.open_row[bank]

@@ -24,14 +24,18 @@ SCOPE_COMMANDS = (CMD["PREA"], CMD["REF"])
 class TimingTables:
     """Constraint tables of one DRAM spec, compiled for fast issue/check.
 
-    The ready list of a channel has one entry per (refresh scope, command),
-    then one entry per (bank, command). A constraint at the channel level is
-    pushed down to the entries of every scope, and a constraint on a level
-    below the scope (stack ID, bank group, bank) to the entries of every bank
-    under that node, when a command issues; so checking a command to a bank
-    is the larger of two entries: its scope's (``shared``) and its own (``low``).
-    Commands that every rule constrains alike (RD and RDA, as a rule) always
-    have equal ready times, so they share one entry (``entry``).
+    The ready list of a channel has one entry per (group, command), then one
+    entry per (bank, command). A command's groups are the nodes of one level
+    (``group_level``): the refresh scope, or a deeper level where a sibling rule
+    below the scope constrains the command (HBM3: RD after RD on another stack
+    ID), so that such a rule raises one entry per sibling node rather than one
+    per bank under it. A constraint at or above that level is pushed down to
+    the entries of every group under its node, and a constraint below it to
+    the entries of every bank under its node, when a command issues; so
+    checking a command to a bank is the larger of two entries: its group's
+    (``shared``) and its own (``low``). Commands that every rule constrains
+    alike (RD and RDA, as a rule) always have equal ready times, so they share
+    one entry (``entry``).
     """
 
     def __init__(self, spec):
@@ -49,23 +53,27 @@ class TimingTables:
         self.scope_level = self.levels.index(fam.refresh_scope)
         self.nscopes = self.counts[self.scope_level]
         self.banks_per_scope = self.nbanks // self.nscopes
-        self.bank_base = self.nscopes * NCMD
-        self.size = self.bank_base + self.nbanks * NCMD
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
         #: entry[c]: the command whose ready entries ``c`` uses (itself, or an identically constrained one)
         self.entry = self._entry_commands()
+        #: group_level[c]: the level whose nodes hold command c's shared entries; banks_per_group[c]
+        self.group_level = self._group_levels()
+        self.banks_per_group = [self.nbanks // self.counts[g] for g in self.group_level]
+        #: shared[c][g]: offset of group g's entry for command c (rules at and above the group level)
+        self.shared = self._shared_offsets()
+        self.bank_base = sum(len(self.shared[c]) for c in range(NCMD) if self.entry[c] == c)
+        self.size = self.bank_base + self.nbanks * NCMD
         self._updates: dict = {}
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
-        #: shared[c][s]: offset of scope s's entry for command c (rules at and above the scope)
-        self.shared = [[s * NCMD + self.entry[c] for s in range(self.nscopes)] for c in range(NCMD)]
-        #: low[c][b]: offset of bank b's own entry for command c (rules below the scope)
+        #: low[c][b]: offset of bank b's own entry for command c (rules below the group level)
         self.low = [[self.bank_base + b * NCMD + self.entry[c] for b in range(self.nbanks)] for c in range(NCMD)]
-        self.check = [[(self.shared[c][b // self.banks_per_scope], self.low[c][b]) for b in range(self.nbanks)]
+        self.check = [[(self.shared[c][b // self.banks_per_group[c]], self.low[c][b]) for b in range(self.nbanks)]
                       for c in range(NCMD)]
-        self.scope_check = [[(self.shared[c][s],) + tuple(self.low[c][b] for b in self._scope_banks(s))
+        self.scope_check = [[tuple(self.shared[c][g] for g in self._scope_groups(c, s))
+                             + tuple(self.low[c][b] for b in self._scope_banks(s))
                              for s in range(self.nscopes)] for c in range(NCMD)]
 
     # -- hierarchy ---------------------------------------------------------
@@ -80,6 +88,10 @@ class TimingTables:
     def _scope_banks(self, scope: int) -> range:
         return range(scope * self.banks_per_scope, (scope + 1) * self.banks_per_scope)
 
+    def _scope_groups(self, cmd: int, scope: int) -> range:
+        per = self.counts[self.group_level[cmd]] // self.nscopes
+        return range(scope * per, (scope + 1) * per)
+
     def _level_nodes(self, level: int, ancestor_level: int, ancestor_flat: int) -> list[int]:
         per = self.counts[level] // self.counts[ancestor_level]
         return [self.node(level, ancestor_flat * per + k) for k in range(per)]
@@ -88,9 +100,10 @@ class TimingTables:
         """Ready-list offsets that represent ``cmd`` at ``node``: its scopes, or its banks."""
         flat = node - self.base[level]
         cmd = self.entry[cmd]
-        if level <= self.scope_level:
-            per = self.nscopes // self.counts[level]
-            return [s * NCMD + cmd for s in range(flat * per, (flat + 1) * per)]
+        group_level = self.group_level[cmd]
+        if level <= group_level:
+            per = self.counts[group_level] // self.counts[level]
+            return self.shared[cmd][flat * per: (flat + 1) * per]
         per = self.nbanks // self.counts[level]
         return [self.bank_base + b * NCMD + cmd for b in range(flat * per, (flat + 1) * per)]
 
@@ -129,12 +142,35 @@ class TimingTables:
         first: dict = {}
         return [first.setdefault(tuple(sorted(sig)), c) for c, sig in enumerate(signature)]
 
+    def _group_levels(self) -> list[int]:
+        """The refresh scope's level, or for a command (other than PREA/REF, checked per scope) that a
+        sibling rule below the scope and above the banks constrains, the deepest such rule's level."""
+        levels = [self.scope_level] * NCMD
+        for j in range(self.scope_level + 1, len(self.counts) - 1):
+            for followers in self.rules[j]:
+                for f, _, _, sibling in followers:
+                    if sibling and f not in SCOPE_COMMANDS:
+                        levels[f] = j
+        return [levels[self.entry[c]] for c in range(NCMD)]
+
+    def _shared_offsets(self) -> list[list[int]]:
+        """shared[c][g] for every command (one run of offsets per entry command, from 0)."""
+        shared, start = [], 0
+        for c in range(NCMD):
+            if self.entry[c] == c:
+                n = self.counts[self.group_level[c]]
+                shared.append(list(range(start, start + n)))
+                start += n
+            else:
+                shared.append(shared[self.entry[c]])
+        return shared
+
     def updates(self, cmd: int, target: int, scope: bool = False):
         """(plain, windowed, touched) updates for issuing ``cmd`` to bank (or scope node) ``target``.
 
         plain: tuple of (offset, latency); windowed: tuple of
         (history key, window, ((offset, latency), ...)); touched: the (entry command,
-        scope) pairs whose bank entries may rise (for caches of per-bank minima).
+        group) pairs whose bank entries may rise (for caches of per-bank minima).
         """
         key = (cmd, target, scope)
         found = self._updates.get(key)
@@ -142,7 +178,7 @@ class TimingTables:
             plain, windowed = self._build_updates(cmd, target, scope)
             offsets = [off for off, _ in plain] + [off for _, _, fol in windowed for off, _ in fol]
             bank_entries = {divmod(off - self.bank_base, NCMD) for off in offsets if off >= self.bank_base}
-            touched = tuple(sorted({(c, b // self.banks_per_scope) for b, c in bank_entries}))
+            touched = tuple(sorted({(c, b // self.banks_per_group[c]) for b, c in bank_entries}))
             found = self._updates[key] = (plain, windowed, touched)
         return found
 
@@ -175,7 +211,7 @@ class TimingTables:
 
     def _merge(self, plain):
         """Fewer updates at issue time: keep only the largest latency per offset, and drop a bank
-        entry's update when the same command's entry of the bank's scope rises at least as far.
+        entry's update when the same command's entry of the bank's group rises at least as far.
 
         A command to a bank is checked against the larger of the two entries, and ready times
         only rise, so such a bank update could never decide a check.
@@ -188,7 +224,7 @@ class TimingTables:
         for off, lat in best.items():
             if off >= self.bank_base:
                 bank, cmd = divmod(off - self.bank_base, NCMD)
-                if best.get((bank // self.banks_per_scope) * NCMD + cmd, -math.inf) >= lat:
+                if best.get(self.shared[cmd][bank // self.banks_per_group[cmd]], -math.inf) >= lat:
                     continue
             kept.append((off, lat))
         return tuple(kept)
@@ -203,6 +239,12 @@ def raise_ready(ready: list, history: dict, t: int, plain, windowed) -> None:
         v = t + lat
         if ready[off] < v:
             ready[off] = v
+    if windowed:
+        raise_windowed(ready, history, t, windowed)
+
+
+def raise_windowed(ready: list, history: dict, t: int, windowed) -> None:
+    """The rolling-window part of :func:`raise_ready`."""
     for key, window, follows in windowed:
         hist = history.setdefault(key, [])
         hist.insert(0, t)
@@ -227,7 +269,9 @@ class ChannelTiming:
 
     def earliest(self, cmd: int, bank: int) -> int:
         """Earliest tick at which ``cmd`` to ``bank`` satisfies every constraint."""
-        return max(map(self.ready.__getitem__, self.tables.check[cmd][bank]))
+        shared, low = self.tables.check[cmd][bank]
+        shared, low = self.ready[shared], self.ready[low]
+        return shared if shared > low else low
 
     def earliest_scope(self, cmd: int, scope: int) -> int:
         return max(map(self.ready.__getitem__, self.tables.scope_check[cmd][scope]))
