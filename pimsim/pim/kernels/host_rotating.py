@@ -46,6 +46,32 @@ def geometry(layout, plan, pieces: int = 1) -> tuple[int, int]:
     return slots, _ceil(total, slots)
 
 
+#: events of :func:`stream_order`
+FILL, ROW, MACS, READ = range(4)
+
+
+def stream_order(plan, pieces: int, slots: int):
+    """The rotating layout's stream in order, as ``(event, segment, count)``: ``(FILL, 0, n)`` when the
+    input chunk of ``n`` columns is (re)loaded, ``(ROW, s, 0)`` when DRAM row ``s`` of the sequence
+    begins, ``(MACS, s, n)`` for one (row, chunk) piece's ``n`` MACs in row ``s``, ``(READ, 0, size)``
+    at the end of a group of ``size`` rows. The command stream and the tile walk both follow it."""
+    p = 0
+    for _ in range(pieces):
+        for g in range(plan.groups):
+            size = plan.group_size(g)
+            for r in range(plan.chunks):
+                n = plan.chunk_cols(r)
+                if plan.chunks > 1 or (g == 0 and r == 0):
+                    yield FILL, 0, n
+                for _ in range(size):
+                    s, first = divmod(p, slots)
+                    if first == 0 and s > 0:             # a new DRAM row, in the next bank
+                        yield ROW, s, 0
+                    yield MACS, s, n
+                    p += 1
+            yield READ, 0, size
+
+
 def gemv_requests(layout, plan, pieces: int = 1, base_row: int = 0) -> list[tuple]:
     """The request stream of ``pieces`` GEMVs of ``plan`` on one channel, in the rotating layout."""
     banks = layout.unit_banks
@@ -61,27 +87,22 @@ def gemv_requests(layout, plan, pieces: int = 1, base_row: int = 0) -> list[tupl
     out = [r for s in range(min(banks, segments)) for r in ((closer, layout.mac_key(s), -1),
                                                             (opener, layout.mac_key(s), row_of(s)))]
     pending: list[tuple] = []
-    p = done = 0
-    for _ in range(pieces):
-        for g in range(plan.groups):
-            size = plan.group_size(g)
-            for r in range(plan.chunks):
-                n = plan.chunk_cols(r)
-                if plan.chunks > 1 or (g == 0 and r == 0):
-                    out += [fill] * n
-                for _ in range(size):
-                    s, first = divmod(p, slots)
-                    if first == 0 and s > 0:             # a new DRAM row, in the next bank
-                        out += pending
-                        pending, done = _prefetch(layout, s - 1, segments, row_of), 0
-                    key = layout.mac_key(s % banks)
-                    for _ in range(n):
-                        out.append((mac, key, row_of(s)))
-                        done += 1
-                        if pending and done in (k_close, k_open):
-                            out.append(pending.pop(0))
-                    p += 1
-            out += [read] * layout.reads_per_group(size)
+    done = 0
+    for event, s, n in stream_order(plan, pieces, slots):
+        if event == FILL:
+            out += [fill] * n
+        elif event == ROW:
+            out += pending
+            pending, done = _prefetch(layout, s - 1, segments, row_of), 0
+        elif event == MACS:
+            key = layout.mac_key(s % banks)
+            for _ in range(n):
+                out.append((mac, key, row_of(s)))
+                done += 1
+                if pending and done in (k_close, k_open):
+                    out.append(pending.pop(0))
+        else:
+            out += [read] * layout.reads_per_group(n)
     return out + pending
 
 

@@ -21,7 +21,7 @@ next of them), and the other scopes and the reopenings are added to the detour
 
 from __future__ import annotations
 
-from pimsim.pim.kernels.host_rotating import geometry, prefetch_after
+from pimsim.pim.kernels.host_rotating import FILL, MACS, ROW, geometry, prefetch_after, stream_order
 from pimsim.pim.tile.common import repeat
 
 
@@ -81,21 +81,15 @@ def gemv(tile, plan, batch: int = 1, pieces: int = 1):
     def whole(st):
         walk = _Walk(tile, plan, pieces)
         walk.open_first_rows(st)
-        p = 0
-        for _ in range(pieces):
-            for g in range(plan.groups):
-                size = plan.group_size(g)
-                for r in range(plan.chunks):
-                    n = plan.chunk_cols(r)
-                    if plan.chunks > 1 or (g == 0 and r == 0):
-                        walk.other(st, lay.fill, lay.stream_key, n)
-                    for _ in range(size):
-                        s, first = divmod(p, walk.slots)
-                        if first == 0 and s > 0:
-                            walk.new_row(st, s)
-                        walk.macs(st, lay.mac_key(s % lay.unit_banks), n)
-                        p += 1
-                walk.other(st, lay.read, lay.stream_key, lay.reads_per_group(size))
+        for event, s, n in stream_order(plan, pieces, walk.slots):
+            if event == FILL:
+                walk.other(st, lay.fill, lay.stream_key, n)
+            elif event == ROW:
+                walk.new_row(st, s)
+            elif event == MACS:
+                walk.macs(st, lay.mac_key(s % lay.unit_banks), n)
+            else:
+                walk.other(st, lay.read, lay.stream_key, lay.reads_per_group(n))
         for cmd in walk.pending:
             walk.other(st, *cmd)
         return st
