@@ -103,7 +103,6 @@ to the group as ``pim.links``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 from pimsim.core.errors import ConfigError
@@ -116,45 +115,18 @@ from pimsim.placement.base import (
     model_bytes,
     require_group,
 )
-from pimsim.trace.table import OpTable
+from pimsim.placement.cent_passes import (
+    Layout,
+    PimCosts,
+    add_reductions,
+    decode_round,
+    fuse,
+    host_sampling_ps,
+    prefill_pipeline,
+    with_partitions,
+)
 
-PNM_KINDS = ("norm", "rope", "softmax", "activation")
 MAPPINGS = ("pipeline", "tensor", "hybrid")
-
-
-@dataclasses.dataclass
-class _Block:
-    """The fused cost of one transformer block of one query."""
-
-    pim_ps: int
-    pnm_ps: int
-    pim_energy: dict
-    pnm_energy: dict
-    flops: int
-    bytes_read: int
-    hidden_bytes: int
-    reduce_ps: int = 0             # hybrid: the block's all-reduces over its stage group
-    reduce_energy: dict = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Layout:
-    """Where the blocks of a pipelined mapping go.
-
-    ``devices`` and ``parts``: per block, the (simulated) device and its channel group;
-    ``starts``: the first block of every stage; ``groups``: the devices of every stage group.
-    """
-
-    devices: tuple[str, ...]
-    parts: tuple[int, ...]
-    starts: tuple[int, ...]
-    groups: tuple[tuple[str, ...], ...]
-    partitions: int
-    tp: int
-
-    @property
-    def stages(self) -> int:
-        return len(self.starts)
 
 
 class Cent(Placement, kind="cent"):
@@ -222,19 +194,19 @@ class Cent(Placement, kind="cent"):
         """Pipeline and hybrid: one query per stage is in flight; more only wait."""
         return None if self.opts["mapping"] == "tensor" else self.stages(model)
 
-    def _layout(self, model, system_spec) -> _Layout:
+    def _layout(self, model, system_spec) -> Layout:
         devices = self._devices(system_spec)
         blocks = model.num_hidden_layers
         if self.opts["mapping"] == "pipeline":
             per_device = math.ceil(blocks / len(devices))
-            return _Layout(tuple(devices[b // per_device] for b in range(blocks)),
+            return Layout(tuple(devices[b // per_device] for b in range(blocks)),
                            tuple(b % per_device for b in range(blocks)), tuple(range(blocks)),
                            tuple((d,) for d in devices), per_device, 1)
         tp = self.opts["tp"]
         _check_split(model, tp)
         groups = [tuple(devices[i:i + tp]) for i in range(0, len(devices), tp)]
         per_group = math.ceil(blocks / len(groups))
-        return _Layout(tuple(groups[b // per_group][0] for b in range(blocks)), (0,) * blocks,
+        return Layout(tuple(groups[b // per_group][0] for b in range(blocks)), (0,) * blocks,
                        tuple(range(0, blocks, per_group)), tuple(groups), 1, tp)
 
     def plan(self, model, phase, batch, tokens, precision, system_spec) -> PassPlan:
@@ -244,20 +216,19 @@ class Cent(Placement, kind="cent"):
             self._devices(system_spec)
             return super().plan(model, phase, batch, tokens, precision, system_spec)
         layout = self._layout(model, system_spec)
-        spec = _with_partitions(system_spec, layout.partitions)
-        queries = batch if phase == "prefill" else min(batch, layout.stages)
-        trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))     # one query's blocks
-        blocks, head = self._costs(trace, self.costs.for_spec(spec))
-        if layout.tp > 1:
-            _add_reductions(blocks, trace, layout.groups[0], spec)
+        spec = with_partitions(system_spec, layout.partitions)
         host = first(spec, "host")
         tensors = tuple(self.tensors(model, batch, tokens, spec, precision))
+        trace = generate(model, self.scenario(phase, 1, tokens, precision, spec))     # one query's blocks
         if phase == "prefill":
             source = generate(model, self.scenario(phase, batch, tokens, precision, spec)) if batch > 1 else trace
-            if self.opts["prefill"] == "sequential":
+            if self.opts["prefill"] == "sequential":      # costs decode blocks, not these prefill ones
                 return self._sequential_prefill(model, batch, tokens, precision, layout, host, tensors, source, spec)
+        blocks, head = self._block_costs(trace, layout, spec)
+        if phase == "prefill":
             return self._prefill_plan(blocks, head, batch, tokens, layout, host, tensors, source, spec)
-        table, where, fused, parts = _ring(blocks, head, queries, layout, host, _sampling_ps(spec, 1))
+        queries = min(batch, layout.stages)
+        built = decode_round(blocks, head, queries, layout, host, host_sampling_ps(spec, 1))
         in_flight = f"{queries} quer{'y' if queries == 1 else 'ies'} in flight"
         if self.opts["mapping"] == "pipeline":
             notes = ((f"pipeline: {model.num_hidden_layers} stages, {layout.partitions} block(s) per device, "
@@ -266,11 +237,16 @@ class Cent(Placement, kind="cent"):
             per_group = math.ceil(model.num_hidden_layers / len(layout.groups))
             notes = ((f"hybrid: {layout.stages} stage groups of {layout.tp} CXL device(s), tensor parallel "
                       f"inside, {per_group} block(s) per group, {in_flight}"),)
+        return PassPlan(built[0], self._assignment(built, tensors, notes, layout), queries, source=trace,
+                        system_spec=spec)
+
+    def _assignment(self, built, tensors, notes, layout, fifo: bool = True) -> Assignment:
+        """The assignment of a built pass (table, devices, fused costs, channel groups). ``fifo``: every
+        stage serves the queries in the order they reach it (first come, first served)."""
+        table, where, fused, parts = built
         replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
-        # a stage serves the queries in the order they reach it (first come, first served)
-        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
-                                replicas=replicas, priorities=(0,) * len(where))
-        return PassPlan(table, assignment, queries, source=trace, system_spec=spec)
+        return Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
+                          replicas=replicas, priorities=(0,) * len(where) if fifo else ())
 
     def _prefill_plan(self, blocks, head, batch, tokens, layout, host, tensors, trace, spec):
         """The prompts' tokens stream through the stages in chunks (CENT pipelines prefill token by token);
@@ -279,14 +255,11 @@ class Cent(Placement, kind="cent"):
         wanted = batch * tokens
 
         def plan(chunks: int) -> PassPlan:
-            table, where, fused, parts = _prefill_pipeline(blocks, head, chunks, batch, layout, host,
-                                                           _sampling_ps(spec, batch))
+            built = prefill_pipeline(blocks, head, chunks, batch, layout, host, host_sampling_ps(spec, batch))
             notes = (f"prefill: {batch} prompt(s) of {tokens} tokens streamed through {layout.stages} stages "
                      f"in {chunks} chunks",)
-            replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
-            assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
-                                    replicas=replicas)
-            return PassPlan(table, assignment, batch, source=trace, system_spec=spec)
+            return PassPlan(built[0], self._assignment(built, tensors, notes, layout, fifo=False), batch,
+                            source=trace, system_spec=spec)
 
         if self.opts["prefill_chunks"]:
             return plan(min(wanted, self.opts["prefill_chunks"]))           # exactly as asked, no extrapolation
@@ -305,19 +278,15 @@ class Cent(Placement, kind="cent"):
         from pimsim.trace import generate
 
         middle = max(1, tokens // 2)
-        trace = generate(model, self.scenario("decode", 1, middle, precision, spec))
-        blocks, head = self._costs(trace, self.costs.for_spec(spec))
-        if layout.tp > 1:
-            _add_reductions(blocks, trace, layout.groups[0], spec)
+        blocks, head = self._block_costs(generate(model, self.scenario("decode", 1, middle, precision, spec)),
+                                         layout, spec)
         queries = min(batch, layout.stages)
         groups = math.ceil(batch / queries)
-        table, where, fused, parts = _ring(blocks, head, queries, layout, host, _sampling_ps(spec, 1))
+        built = decode_round(blocks, head, queries, layout, host, host_sampling_ps(spec, 1))
         notes = (f"prefill as CENT's simulator: {tokens} token passes per prompt, {queries} prompt(s) in flight"
                  f"{f', {groups} groups in turn' if groups > 1 else ''}; one round at context {middle} simulated",)
-        replicas = (("pim", layout.tp),) if layout.tp > 1 else ()
-        assignment = Assignment(self.kind, where, tensors, notes=notes, trace=table, fused=fused, parts=parts,
-                                replicas=replicas, priorities=(0,) * len(where))
-        return PassPlan(table, assignment, batch, source=source, system_spec=spec, repeat=tokens * groups)
+        return PassPlan(built[0], self._assignment(built, tensors, notes, layout), batch, source=source,
+                        system_spec=spec, repeat=tokens * groups)
 
     def place(self, trace, system_spec) -> Assignment:
         """Tensor mapping: shard 0 on the first device, all-reduces over the devices used."""
@@ -338,22 +307,26 @@ class Cent(Placement, kind="cent"):
             elif k == "embedding":
                 op = trace.record(i)
                 ps = costs.cost_ps("host", op)
-                fused.append((i, ps + _sampling_ps(system_spec, queries), costs.energy_J("host", op, ps)))
+                fused.append((i, ps + host_sampling_ps(system_spec, queries), costs.energy_J("host", op, ps)))
         return Assignment(self.kind, where, (), notes=(f"tensor parallel over {len(devices)} CXL devices",),
                           replicas=(("pim", len(devices)),), fused=tuple(fused))
 
     # -- costing --------------------------------------------------------------------
-    def _costs(self, trace, costs):
-        """Fused costs of each block (by layer) and of the head (final norm + LM head)."""
-        model = _Pim(costs)
+    def _block_costs(self, trace, layout, spec):
+        """Fused costs of each block (by layer) and of the head (final norm + LM head) of one query's
+        ``trace``, with the stage group's all-reduces when its blocks are tensor parallel."""
+        model = PimCosts(self.costs.for_spec(spec))
         parts: dict[int, list] = {}
         for i in range(len(trace)):
             rec = trace.record(i)
             if rec.kind in ("kv_read", "embedding", "allreduce"):
                 continue                     # KV read inside the PIM kernels; embedding on the host
             parts.setdefault(rec.layer, []).append(rec)
-        costs = {layer: _fuse(recs, model) for layer, recs in parts.items()}
-        return {k: v for k, v in costs.items() if k >= 0}, costs.get(-1)
+        costs = {layer: fuse(recs, model) for layer, recs in parts.items()}
+        blocks = {k: v for k, v in costs.items() if k >= 0}
+        if layout.tp > 1:
+            add_reductions(blocks, trace, layout.groups[0], spec)
+        return blocks, costs.get(-1)
 
 
 def _divisors(n: int) -> list[int]:
@@ -367,196 +340,3 @@ def _check_split(model, tp: int) -> None:
         shard_of(model, tp)
     except ConfigError as err:
         raise ConfigError(f"cent option tp={tp}: {err.message}") from None
-
-
-def _add_reductions(blocks: dict, trace, members, system_spec) -> None:
-    """Add to every block the time (and link energy) of its all-reduces over a stage group."""
-    from pimsim.system.topology import Router, build_graph, node_latency_ps
-
-    graph = build_graph(system_spec)
-    router = Router(graph)
-    pairs = [(members[i], members[(i + 1) % len(members)]) for i in range(len(members))]
-    overhead = getattr(system_spec.devices["pim"].config, "collective_overhead", 0)
-
-    def ring(nbytes: int) -> tuple[int, float]:
-        """Ring all-reduce of ``nbytes`` on an idle network: its time, and the link energy of one member."""
-        n = len(members)
-        piece = math.ceil(nbytes / n)
-        step, joules_per_bit = 0, 0.0
-        for src, dst in pairs:
-            hops = router.route(src, dst)
-            links = [graph.edges[u, v]["link"] for u, v, _ in hops]
-            latency = sum(link.latency_ps for link in links) + sum(
-                node_latency_ps(graph, node) for node in [src] + [v for _, v, _ in hops])
-            step = max(step, latency + max((link.serialization_ps(piece) for link in links), default=0))
-            joules_per_bit = max(joules_per_bit, sum(link.energy.transfer for link in links))
-        steps = 2 * (n - 1)
-        return steps * (step + overhead), steps * piece * 8 * joules_per_bit
-
-    cache: dict[int, tuple[int, float]] = {}
-    for i in range(len(trace)):
-        rec = trace.record(i)
-        if rec.kind != "allreduce" or rec.layer not in blocks:
-            continue
-        nbytes = int(rec.m) * int(rec.n) * max(1, int(rec.activation_bits) // 8)
-        if nbytes not in cache:
-            cache[nbytes] = ring(nbytes)
-        ps, joules = cache[nbytes]
-        block = blocks[rec.layer]
-        block.reduce_ps += ps
-        if joules:
-            block.reduce_energy["links"] = block.reduce_energy.get("links", 0.0) + joules
-
-
-class _Pim:
-    """The PIM devices' costs, as :func:`_fuse` wants them."""
-
-    def __init__(self, costs):
-        self.costs = costs
-
-    def cost_ps(self, op) -> int:
-        return self.costs.cost_ps("pim", op)
-
-    def energy_J(self, op, ps: int) -> dict:
-        return self.costs.energy_J("pim", op, ps)
-
-
-def _with_partitions(system_spec, partitions: int):
-    node = system_spec.devices["pim"]
-    config = dataclasses.replace(node.config, partitions=partitions)
-    devices = dict(system_spec.devices)
-    devices["pim"] = dataclasses.replace(node, config=config)
-    return dataclasses.replace(system_spec, devices=devices)
-
-
-def _fuse(recs, model) -> _Block:
-    pim = [r for r in recs if r.kind not in PNM_KINDS]
-    pnm = [r for r in recs if r.kind in PNM_KINDS]
-
-    def total(group):
-        ps = [model.cost_ps(r) for r in group]
-        energy: dict = {}
-        for r, d in zip(group, ps):
-            for key, joules in model.energy_J(r, d).items():
-                energy[key] = energy.get(key, 0.0) + joules
-        return sum(ps), energy
-
-    pim_ps, pim_e = total(pim)
-    pnm_ps, pnm_e = total(pnm)
-    hidden = max((int(r.bytes_written) for r in recs if r.kind == "norm"), default=0)
-    return _Block(pim_ps, pnm_ps, pim_e, pnm_e, sum(int(r.flops) for r in recs),
-                  sum(int(r.bytes_read) for r in recs), hidden)
-
-
-def _op(rec_id, layer, kind, name, block: _Block, deps, write):
-    from pimsim.trace.schema import OpRecord
-
-    return OpRecord(id=rec_id, step=0, layer=layer, phase="decode", kind=kind, name=name, m=1, n=0, k=0, heads=0,
-                    head_dim=0, batch=1, seq=0, shards=1, weight_bits=16, activation_bits=16, kv_bits=16,
-                    bytes_read=block.bytes_read if kind == "gemv" else 0, bytes_written=write,
-                    weight_bytes=0, flops=block.flops if kind == "gemv" else 0, deps=tuple(deps))
-
-
-class _Table:
-    """Operators of a CENT pass as they are built: records, devices, fused costs and channel partitions."""
-
-    def __init__(self):
-        self.records, self.where, self.fused, self.parts = [], [], [], []
-
-    def add(self, layer, kind, name, cost_ps, energy, block, device, deps, write, part=-1) -> int:
-        rid = len(self.records)
-        self.records.append(_op(rid, layer, kind, name, block, deps, write))
-        self.where.append(device)
-        self.fused.append((rid, cost_ps, energy))
-        self.parts.append(part)
-        return rid
-
-    def finish(self):
-        return OpTable.from_records(self.records), tuple(self.where), tuple(self.fused), tuple(self.parts)
-
-
-def _sampling_ps(system_spec, tokens: int) -> int:
-    """Time for the host to sample ``tokens`` tokens together: ``sampling_units`` of them at once."""
-    config = system_spec.devices["host"].config
-    units = getattr(config, "sampling_units", 1)
-    return getattr(config, "sampling_time", 0) * math.ceil(tokens / units)
-
-
-def _ring(blocks: dict, head: _Block, queries: int, layout: _Layout, host: str, sampling_ps: int):
-    """One steady-state round: query q starts at stage q*stages/queries and goes once round."""
-    count = len(blocks)
-    table = _Table()
-    add = table.add
-    for q in range(queries):
-        start = layout.starts[q * layout.stages // queries]
-        last = None
-        order = list(range(start, count)) + ["head"] + list(range(start))
-        for layer in order:
-            deps = () if last is None else (last,)
-            if layer == "head":
-                dev = layout.devices[count - 1]
-                pim = add(-1, "gemv", f"q{q}.lm_head", head.pim_ps + head.pnm_ps,
-                          _merge(head.pim_energy, head.pnm_energy), head, dev, deps, 4)   # not on a block's group
-                last = add(-1, "softmax", f"q{q}.sample", sampling_ps, {}, head, host, (pim,), head.hidden_bytes)
-                continue
-            b = blocks[layer]
-            dev = layout.devices[layer]
-            last = add(layer, "gemv", f"q{q}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
-                       layout.parts[layer])
-            if b.reduce_ps:      # the partial sums of the stage group, added on the near-memory units
-                last = add(layer, "send", f"q{q}.block{layer}.allreduce", b.reduce_ps, b.reduce_energy, b, dev,
-                           (last,), 0)
-            last = add(layer, "norm", f"q{q}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (last,),
-                       b.hidden_bytes)
-    return table.finish()
-
-
-def _prefill_pipeline(blocks: dict, head: _Block, chunks: int, prompts: int, layout: _Layout, host: str,
-                      sampling_ps: int):
-    """Prefill as a pipeline: ``chunks`` equal chunks of the prompts' tokens go through the blocks in order
-    (each a share of the block's cost on its channels), then the LM head and sampling of every prompt."""
-    count = len(blocks)
-    table = _Table()
-    add = table.add
-    share = {layer: _share(b, prompts, chunks) for layer, b in blocks.items()}
-    ends = []
-    for c in range(chunks):
-        last = None
-        for layer in range(count):
-            b = share[layer]
-            dev = layout.devices[layer]
-            deps = () if last is None else (last,)
-            last = add(layer, "gemv", f"c{c}.block{layer}.pim", b.pim_ps, b.pim_energy, b, dev, deps, 0,
-                       layout.parts[layer])
-            if b.reduce_ps:
-                last = add(layer, "send", f"c{c}.block{layer}.allreduce", b.reduce_ps, b.reduce_energy, b, dev,
-                           (last,), 0)
-            last = add(layer, "norm", f"c{c}.block{layer}.pnm", b.pnm_ps, b.pnm_energy, b, dev, (last,),
-                       b.hidden_bytes)
-        ends.append(last)
-    dev = layout.devices[count - 1]
-    heads = _share(head, prompts, 1)
-    pim = add(-1, "gemv", "lm_head", heads.pim_ps + heads.pnm_ps, _merge(heads.pim_energy, heads.pnm_energy),
-              heads, dev, tuple(ends), 4 * prompts)
-    add(-1, "softmax", "sample", sampling_ps, {}, head, host, (pim,), head.hidden_bytes)
-    return table.finish()
-
-
-def _share(b: _Block, prompts: int, chunks: int) -> _Block:
-    """One chunk's share of the prefill work of ``prompts`` prompts, from one prompt's block ``b`` (prompts
-    are independent: their work adds up; a chunk takes an even share of time, energy, FLOPs and bytes)."""
-    f = prompts / chunks
-
-    def part(energy: dict) -> dict:
-        return {k: v * f for k, v in energy.items()}
-    return dataclasses.replace(b, pim_ps=math.ceil(b.pim_ps * f), pnm_ps=math.ceil(b.pnm_ps * f),
-                               pim_energy=part(b.pim_energy), pnm_energy=part(b.pnm_energy),
-                               flops=int(b.flops * f), bytes_read=int(b.bytes_read * f),
-                               reduce_ps=math.ceil(b.reduce_ps * f), reduce_energy=part(b.reduce_energy))
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = out.get(k, 0.0) + v
-    return out
