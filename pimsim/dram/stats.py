@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+from array import array
 
 import numpy as np
 
-from pimsim.dram.family import COMMANDS
+from pimsim.dram.family import CMD, COMMANDS
+
+
+class ChannelStats:
+    """Counters of one channel; combined by :func:`pimsim.dram.stats.summarise`."""
+
+    def __init__(self, nbanks: int):
+        self.commands = [0] * len(CMD)
+        self.row_hits = self.row_misses = self.row_conflicts = 0
+        self.reads = self.writes = 0
+        self.forwarded = self.coalesced = 0
+        self.read_latency = array("q")
+        self.last_done = 0
+        self.bank_busy = [0] * nbanks
+        self.refresh_requested = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""When a channel controller next needs to run: the wake-up ticks of :mod:`pimsim.dram.controller`.
+
+The controller is event-driven: after each tick it asks :meth:`WakeTimes._next_wake`
+for the first later tick at which any queued command could become legal (or a
+refresh falls due), and on a new request :meth:`WakeTimes.arrival_wake` says whether
+it could be decided earlier. HBM3 issues column commands, ACT and REF on rising
+clock edges only (odd ticks). :class:`WakeTimes` is a mixin of
+:class:`~pimsim.dram.controller.ChannelController` and reads its state.
+"""
+
+from __future__ import annotations
+
+from pimsim.dram.family import CMD
+from pimsim.dram.queues import Request
+
+ACT, PRE, PREA, RD, WR, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "REF"))
+INF = float("inf")
+
+
+class WakeTimes:
+    """The wake-up computations of a channel controller (state: the controller's)."""
+
+    __slots__ = ()
+
+    def arrival_wake(self, req: Request, t: int) -> float:
+        """Earliest tick >= ``t`` at which newly queued ``req`` could change a decision."""
+        if self.priority:
+            return INF                     # requests wait for the refresh; its wake-ups cover them
+        if self._mode_switch_due():
+            return t                       # the write/read mode will switch: re-evaluate everything
+        if req.write != self.write_mode:
+            return INF
+        bank = req.bank
+        orow = self.open_row[bank]
+        if orow == req.row:
+            return self._edge(self.timing.earliest(WR if req.write else RD, bank), t - 1, True)
+        if orow < 0:
+            return self._edge(self.timing.earliest(ACT, bank), t - 1, True)
+        if self.active_in_bank[bank]:
+            return INF
+        return self._edge(self.timing.earliest(PRE, bank), t - 1, False)
+
+    def _next_wake(self, t: int) -> float:
+        """The first tick after ``t`` at which some queued command could issue.
+
+        Uses min_b max(U, L_b) = max(U, min_b L_b): per group, the shared part U
+        once and the smallest per-bank part L over the banks of a candidate set
+        (cached in the set, and recomputed only if it could beat the best so far).
+        """
+        soon = self.next_refresh
+        edge = self._edge
+        ready = self.timing.ready
+        first = INF
+        for req in self.active:
+            v, u = ready[req.col_low], ready[req.col_shared]
+            if u > v:
+                v = u
+            if v < first:
+                first = v
+        self.active_ready = first
+        if first < INF:
+            soon = min(soon, edge(first, t, True))
+        if self.priority:
+            return min(soon, self._refresh_wake(t))
+        if self._mode_switch_due():
+            # A tick that served only active requests (single bus) or only a REF did not
+            # run the queue pick that switches modes; it runs at the next tick.
+            return min(soon, t + 1)
+        queue = self.writes if self.write_mode else self.reads
+        if not queue.size:
+            return soon
+        hbm3 = self.hbm3
+        for cands in queue.all_kinds:
+            if not cands.count:
+                continue
+            shared, low_min, exact = cands.shared, cands.low_min, cands.exact
+            rising_only = hbm3 and cands.cmd != PRE
+            for g, banks in enumerate(cands.members):
+                if not banks:
+                    continue
+                up, low = ready[shared[g]], low_min[g]
+                if up >= soon or low >= soon:           # the tick is at least max(up, low)
+                    continue
+                if not exact[g]:                        # the bound may decide: make it exact
+                    low = cands.earliest_low(g)
+                    if low >= soon:
+                        continue
+                tick = _first_tick(up, low, t, rising_only)
+                if tick < soon:
+                    soon = tick
+        return soon
+
+    def _refresh_wake(self, t: int) -> float:
+        scope = self.priority[0]
+        per = self.tables.banks_per_scope
+        if any(self.open_row[b] >= 0 for b in range(scope * per, scope * per + per)):
+            if self.active_in_scope[scope]:
+                return INF          # the active requests' column commands wake us
+            return self._edge(self.timing.earliest_scope(PREA, scope), t, False)
+        return self._edge(self.timing.earliest_scope(REF, scope), t, True)
+
+    def _edge(self, ready: float, t: int, rising_only: bool) -> float:
+        """First tick >= ready and > t on which the command may issue."""
+        tick = ready if ready > t else t + 1
+        if self.hbm3 and rising_only and not tick & 1:
+            tick += 1
+        return tick
+
+
+def _first_tick(up, low, t: int, rising_only: bool):
+    """First tick > ``t`` at or after ``max(up, low)``, odd (a rising edge) if ``rising_only``."""
+    tick = up if up > low else low
+    if tick <= t:
+        tick = t + 1
+    if rising_only and not tick & 1:
+        tick += 1
+    return tick
