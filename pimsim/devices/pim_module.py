@@ -30,7 +30,7 @@ from pimsim.core.config import param
 from pimsim.core.errors import SimulationError, UnsupportedError
 from pimsim.core.registry import Registry
 from pimsim.devices.base import Device, PresetConfig, preset_kind, ps_from_seconds
-from pimsim.pim.spec import PIM_OPERAND_BITS
+from pimsim.pim.spec import PIM_OPERAND_BITS, narrow_operand
 
 PIM_TIMINGS = Registry("PIM timing model")
 PIM_KINDS = ("gemv", "gemm", "attention_score", "attention_context", "moe_router", "expert_ffn")
@@ -40,13 +40,12 @@ MEMORY_KINDS = ("kv_read", "kv_write", "embedding")
 def check_operand_bits(op, preset: str) -> None:
     """PIM kernels are timed for 16-bit operands: refuse an operator on narrower (or wider) data rather than
     time it as if it were 16-bit (the capacity and byte counts would say one thing, the time another)."""
-    weights = op.kind in ("gemv", "gemm", "moe_router", "expert_ffn")
-    matrix = ("weights", int(op.weight_bits)) if weights else ("KV cache", int(op.kv_bits))
-    for what, bits in (matrix, ("activations", int(op.activation_bits))):
-        if bits != PIM_OPERAND_BITS:
-            raise UnsupportedError(f"{preset}: the PIM units multiply {PIM_OPERAND_BITS}-bit operands; {what} of "
-                              f"{bits} bits are not modelled there (operator {op.name}, {op.kind}); keep the "
-                              f"data the PIM computes on at 16 bits")
+    narrow = narrow_operand(op)
+    if narrow:
+        what, bits = narrow
+        raise UnsupportedError(f"{preset}: the PIM units multiply {PIM_OPERAND_BITS}-bit operands; {what} of "
+                               f"{bits} bits are not modelled there (operator {op.name}, {op.kind}); keep the "
+                               f"data the PIM computes on at 16 bits")
 
 
 def register_pim_timing(name: str):

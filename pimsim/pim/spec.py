@@ -28,6 +28,17 @@ from pimsim.dram.spec import load_dram
 
 #: operand width of the PIM MAC units modelled (AiM's BF16, HBM-PIM's and NeuPIMs' FP16)
 PIM_OPERAND_BITS = 16
+#: operator kinds whose matrix operand is a weight (the others multiply the KV cache)
+WEIGHT_KINDS = ("gemv", "gemm", "moe_router", "expert_ffn")
+
+
+def narrow_operand(op) -> tuple[str, int] | None:
+    """The first operand of ``op`` a PIM MAC unit cannot multiply, as (what, bits), or None if it can."""
+    matrix = ("weights", int(op.weight_bits)) if op.kind in WEIGHT_KINDS else ("KV cache", int(op.kv_bits))
+    for what, bits in (matrix, ("activations", int(op.activation_bits))):
+        if bits != PIM_OPERAND_BITS:
+            return what, bits
+    return None
 
 PLACEMENTS = ("bank", "bank_pair", "bank_group", "buffer_die")
 LAYOUTS = ("dense", "cent")

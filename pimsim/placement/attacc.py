@@ -40,7 +40,7 @@ from pimsim.placement.base import (
     require_group,
 )
 from pimsim.placement.common import kind_names, phase_is
-from pimsim.pim.spec import PIM_OPERAND_BITS
+from pimsim.pim.spec import narrow_operand
 from pimsim.placement.rewrite import Rewriter, split_columns, split_heads, split_rows
 
 HEAD_OPS = ("rope", "kv_write", "attention_score", "softmax", "attention_context")
@@ -129,7 +129,8 @@ class AttAcc(Placement, kind="attacc"):
                     last = rw.emit(split_rows(rec, 1 / groups, name=f"{rec.name}.g{g}"), gpu, deps, g, prio(g, i))
                 rw.ends[i] = (last,)
                 chain = []
-            elif (kind == "gemm" and rec.name.startswith("mlp.") and balanced and _pim_operands(rec)
+            elif (kind == "gemm" and rec.name.startswith("mlp.") and balanced
+                  and narrow_operand(rec) is None             # the PIM multiplies 16-bit operands only
                   and self._share(rec, models) < 1.0):
                 share = self._share(rec, models)
                 parts = (rw.emit(split_columns(rec, share, name=f"{rec.name}.gpu"), gpu, rw.deps(i)),
@@ -137,12 +138,6 @@ class AttAcc(Placement, kind="attacc"):
                 rw.ends[i] = parts
             else:
                 rw.keep(i, "gpu" if kind == "allreduce" else gpu)
-
-
-def _pim_operands(rec) -> bool:
-    """Can the PIM run this FFN product? Its MAC units take 16-bit weights and activations only (quantised
-    FFN weights stay on the GPUs)."""
-    return int(rec.weight_bits) == PIM_OPERAND_BITS and int(rec.activation_bits) == PIM_OPERAND_BITS
 
 
 class _Group:
