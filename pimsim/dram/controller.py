@@ -25,6 +25,8 @@ edges and PRE also on falling edges.
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
 from pimsim.dram.stats import ChannelStats
@@ -39,7 +41,7 @@ class ChannelController(WakeTimes):
     """Schedules the requests of one channel onto its DRAM banks."""
 
     # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
-    __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "active_ready",
+    __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "nactive", "nact", "active_ready",
                  "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "_scope_plans", "priority",
                  "write_mode", "hi_mark", "lo_mark", "write_keys", "closed_policy", "refi", "next_refresh", "dual",
                  "hbm3", "t_rp", "pair", "seq", "stats", "log", "done_log")
@@ -53,7 +55,12 @@ class ChannelController(WakeTimes):
         nb = tables.nbanks
         self.open_row = [-1] * nb
         self.opened_at = [0] * nb
-        self.active: list[Request] = []
+        #: activated requests as a heap of (lower bound on the tick their column command is legal,
+        #: activation number, request); entries of served requests (``active`` false) stay until they
+        #: reach the top. Ready times only rise, so a key is exact once recomputed at the top.
+        self.active: list[tuple] = []
+        self.nactive = 0                          # live entries in ``active``
+        self.nact = 0                             # activations so far
         #: earliest tick at which some active request's column command is legal, as of the last
         #: next-wake computation (still exact at the next tick: only this controller's commands
         #: raise ready times or change the active list)
@@ -125,50 +132,59 @@ class ChannelController(WakeTimes):
         return req
 
     def idle(self) -> bool:
-        return not (self.reads.size or self.writes.size or self.active or self.priority)
+        return not (self.reads.size or self.writes.size or self.nactive or self.priority)
 
     # -- one controller tick ------------------------------------------------
     def tick(self, t: int) -> float:
         """Issue what may issue at tick ``t``; return the next tick worth waking for."""
+        return self._tick_dual(t) if self.dual else self._tick_single(t)
+
+    def _refresh_due(self, t: int) -> None:
         while t >= self.next_refresh:
             self.priority.extend(range(self.tables.nscopes))
             self.stats.refresh_requested += self.tables.nscopes
             self.next_refresh += self.refi
-        if self.dual:
-            self._tick_dual(t)
-        else:
-            self._tick_single(t)
-        return self._next_wake(t)
 
-    def _tick_dual(self, t: int) -> None:
+    def _tick_dual(self, t: int) -> float:
+        if t >= self.next_refresh:
+            self._refresh_due(t)
         rising = not self.hbm3 or t & 1
         if rising:
             req = self._pick_active(t) if self.active_ready <= t else None
             if req is None and not self.priority:
-                req = self._pick_queue(t, column=True, row=False)
+                queue = self._queue()
+                if queue.col.count:
+                    req = self._pick(t, queue, queue.col_kinds, False)
             if req is not None:
                 self._issue_column(req, t)
         if self.priority:
             self._try_refresh(t, rising)
         else:
-            req = self._pick_queue(t, column=False, row=True, rising=rising)
-            if req is not None:
-                self._issue_row(req, t, rising)
+            queue = self._queue()
+            if queue.size:
+                req = self._pick(t, queue, queue.row_kinds, False) if rising else self._pick(t, queue, queue.pre_kinds,
+                                                                                            True)
+                if req is not None:
+                    self._issue_row(req, t, rising)
+        return self._next_wake(t)
 
-    def _tick_single(self, t: int) -> None:
+    def _tick_single(self, t: int) -> float:
+        if t >= self.next_refresh:
+            self._refresh_due(t)
         req = self._pick_active(t) if self.active_ready <= t else None
         if req is not None:
             self._issue_column(req, t)
         elif self.priority:
             self._try_refresh(t, True)
         else:
-            req = self._pick_queue(t, column=True, row=True)
-            if req is None:
-                return
-            if self.open_row[req.bank] == req.row:
-                self._issue_column(req, t)
-            else:
-                self._issue_row(req, t, True)
+            queue = self._queue()
+            req = self._pick(t, queue, queue.all_kinds, False) if queue.size else None
+            if req is not None:
+                if self.open_row[req.bank] == req.row:
+                    self._issue_column(req, t)
+                else:
+                    self._issue_row(req, t, True)
+        return self._next_wake(t)
 
     # -- candidate selection ----------------------------------------------
     def _mode_switch_due(self) -> bool:
@@ -178,39 +194,34 @@ class ChannelController(WakeTimes):
             return w < self.lo_mark and r != 0
         return w > 0 and (w > self.hi_mark or r == 0)
 
-    def _set_write_mode(self) -> None:
+    def _queue(self) -> RequestQueue:
+        """The queue to serve now: switch between reads and writes at the watermarks, then pick."""
         if not self.write_mode:
             if self.writes.size > self.hi_mark or self.reads.size == 0:
                 self.write_mode = True
         elif self.writes.size < self.lo_mark and self.reads.size != 0:
             self.write_mode = False
+        return self.writes if self.write_mode else self.reads
 
     def _pick_active(self, t: int):
         """Oldest activated request whose column command is legal now."""
-        best = None
+        best, best_age = None, None
         ready = self.timing.ready
-        for req in self.active:
-            if ready[req.col_low] <= t and ready[req.col_shared] <= t and (best is None or req.arrive < best.arrive):
-                best = req
+        for key, order, req in self.active:
+            if key <= t and req.active and ready[req.col_low] <= t and ready[req.col_shared] <= t:
+                if best is None or (req.arrive, order) < best_age:
+                    best, best_age = req, (req.arrive, order)
         return best
 
-    def _pick_queue(self, t: int, column: bool, row: bool, rising: bool = True):
-        """Oldest queued request whose next command (of the allowed kinds) is legal now."""
-        self._set_write_mode()
-        queue = self.writes if self.write_mode else self.reads
-        if not queue.size:
-            return None
-        if column:
-            kinds = queue.all_kinds if row else (queue.col,)
-        else:
-            kinds = (queue.act, queue.pre) if rising else (queue.pre,)
+    def _pick(self, t: int, queue: RequestQueue, kinds: tuple, falling: bool):
+        """Oldest request of ``queue`` whose next command (of the candidate sets ``kinds``) is legal now
+        (``falling``: on an HBM3 falling edge, where only PRE may issue)."""
         ready, by_bank, per_scope = self.timing.ready, queue.by_bank, self.tables.banks_per_scope
         best, best_seq = None, INF
         for cands in kinds:
             if not cands.count:
                 continue
             shared, first, low_min = cands.shared, cands.first, cands.low_min
-            falling_pre = not rising and cands.cmd == PRE
             for g, banks in enumerate(cands.members):
                 if not banks or ready[shared[g]] > t or low_min[g] > t:    # (a lower bound suffices)
                     continue
@@ -220,7 +231,7 @@ class ChannelController(WakeTimes):
                     head = by_bank[bank][0]
                     if head.seq >= best_seq:
                         continue
-                    if falling_pre and not self._falling_pre_ok(PRE, bank // per_scope, bank, t):
+                    if falling and not self._falling_pre_ok(PRE, bank // per_scope, bank, t):
                         continue
                     req = first(bank) if first else head
                     if req.seq < best_seq:
@@ -272,14 +283,22 @@ class ChannelController(WakeTimes):
 
     def _activate(self, req: Request) -> None:
         """``req``'s ACT issued: it waits in the active list (the caller reclassifies its bank)."""
-        self.active.append(req)
+        ready = self.timing.ready
+        key = ready[req.col_low]
+        if ready[req.col_shared] > key:
+            key = ready[req.col_shared]
+        self.nact += 1
+        heappush(self.active, (key, self.nact, req))
+        req.active = True
+        self.nactive += 1
         self.active_in_bank[req.bank] += 1
         self.active_in_scope[req.scope] += 1
 
     def _deactivate(self, req: Request) -> None:
         """``req``'s column command issued: it leaves the active list."""
         bank = req.bank
-        self.active.remove(req)
+        req.active = False
+        self.nactive -= 1
         self.active_in_bank[bank] -= 1
         self.active_in_scope[req.scope] -= 1
         self.reads.classify(bank)
@@ -325,7 +344,7 @@ class ChannelController(WakeTimes):
             cmd = WRA if write else RDA
         self._issue(cmd, bank, t)
         stats = self.stats
-        if self.active_in_bank[bank] and req in self.active:
+        if req.active:
             self._deactivate(req)
         else:
             (self.writes if write else self.reads).remove(req)
@@ -351,7 +370,7 @@ class ChannelController(WakeTimes):
         """Closed-row policy: does another queued request still want this open row?"""
         row = self.open_row[bank]
         return (self.reads.has_hit(bank, row, served) or self.writes.has_hit(bank, row, served)
-                or any(r is not served and r.bank == bank and r.row == row for r in self.active))
+                or any(r.active and r is not served and r.bank == bank and r.row == row for _, _, r in self.active))
 
     def _try_refresh(self, t: int, rising: bool) -> None:
         """Serve the head of the refresh queue: close the scope's banks, then REF."""

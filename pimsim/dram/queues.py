@@ -29,7 +29,8 @@ INF = float("inf")
 class Request:
     """One memory access as the controller sees it."""
 
-    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope", "col_shared", "col_low")
+    __slots__ = ("seq", "write", "bank", "row", "key", "arrive", "counted", "scope", "col_shared", "col_low",
+                 "active")
 
     def __init__(self, seq, write, bank, row, key, arrive, scope, col_shared=-1, col_low=-1):
         self.seq = seq          # arrival order in this channel (FR-FCFS age)
@@ -42,6 +43,7 @@ class Request:
         self.scope = scope      # refresh scope (pseudo-channel / rank) index
         self.col_shared = col_shared    # ready-list offsets of its RD/WR: its group's entry
         self.col_low = col_low          # ... and the bank's entry
+        self.active = False     # its ACT issued, its column command not yet
 
 
 #: Bits of ``RequestQueue.kinds``: the candidate sets a bank is in.
@@ -107,7 +109,7 @@ class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""
 
     __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank",
-                 "col", "act", "pre", "kinds", "all_kinds", "by_bit")
+                 "col", "act", "pre", "kinds", "all_kinds", "col_kinds", "row_kinds", "pre_kinds", "by_bit")
 
     def __init__(self, open_row: list, active_in_bank: list, capacity: int, tables, ready: list, col_cmd: int,
                  act_cmd: int, pre_cmd: int):
@@ -122,6 +124,7 @@ class RequestQueue:
         self.act = Candidates(act_cmd, tables, ready)
         self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
         self.all_kinds = (self.col, self.act, self.pre)
+        self.col_kinds, self.row_kinds, self.pre_kinds = (self.col,), (self.act, self.pre), (self.pre,)
         self.by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
         self.kinds = [0] * nbanks           # per bank: IN_COL | IN_ACT | IN_PRE bits of the sets it is in
 

@@ -10,6 +10,8 @@ clock edges only (odd ticks). :class:`WakeTimes` is a mixin of
 
 from __future__ import annotations
 
+from heapq import heappop, heapreplace
+
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request
 
@@ -51,12 +53,19 @@ class WakeTimes:
         edge = self._edge
         ready = self.timing.ready
         first = INF
-        for req in self.active:
+        heap = self.active
+        while heap:                                     # make the top's key exact: then it is the minimum
+            key, order, req = heap[0]
+            if not req.active:
+                heappop(heap)
+                continue
             v, u = ready[req.col_low], ready[req.col_shared]
             if u > v:
                 v = u
-            if v < first:
+            if v == key:
                 first = v
+                break
+            heapreplace(heap, (v, order, req))
         self.active_ready = first
         if first < INF:
             soon = min(soon, edge(first, t, True))
