@@ -94,16 +94,6 @@ class Candidates:
         self.count -= 1
         self.exact[group] = False
 
-    def earliest_low(self, group: int):
-        """The smallest ready time among the banks of ``group`` (which must have some); exact."""
-        ready, low = self.ready, INF
-        for off in self.members[group].values():    # (a loop beats min(map(ready.__getitem__, ...)))
-            if ready[off] < low:
-                low = ready[off]
-        self.low_min[group] = low
-        self.exact[group] = True
-        return low
-
 
 class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""

@@ -50,7 +50,6 @@ class WakeTimes:
         (cached in the set, and recomputed only if it could beat the best so far).
         """
         soon = self.next_refresh
-        edge = self._edge
         ready = self.timing.ready
         first = INF
         heap = self.active
@@ -67,18 +66,28 @@ class WakeTimes:
                 break
             heapreplace(heap, (v, order, req))
         self.active_ready = first
-        if first < INF:
-            soon = min(soon, edge(first, t, True))
+        hbm3 = self.hbm3
+        if first < soon:                                # (self._edge(first, t, True), inline)
+            tick = first if first > t else t + 1
+            if hbm3 and not tick & 1:
+                tick += 1
+            if tick < soon:
+                soon = tick
         if self.priority:
             return min(soon, self._refresh_wake(t))
-        if self._mode_switch_due():
-            # A tick that served only active requests (single bus) or only a REF did not
-            # run the queue pick that switches modes; it runs at the next tick.
-            return min(soon, t + 1)
-        queue = self.writes if self.write_mode else self.reads
+        # A tick that served only active requests (single bus) or only a REF did not run the
+        # queue pick that switches modes; it runs at the next tick (self._mode_switch_due, inline).
+        w, r = self.writes.size, self.reads.size
+        if self.write_mode:
+            if w < self.lo_mark and r:
+                return min(soon, t + 1)
+            queue = self.writes
+        else:
+            if w and (w > self.hi_mark or not r):
+                return min(soon, t + 1)
+            queue = self.reads
         if not queue.size:
             return soon
-        hbm3 = self.hbm3
         for cands in queue.all_kinds:
             if not cands.count:
                 continue
@@ -91,10 +100,19 @@ class WakeTimes:
                 if up >= soon or low >= soon:           # the tick is at least max(up, low)
                     continue
                 if not exact[g]:                        # the bound may decide: make it exact
-                    low = cands.earliest_low(g)
+                    low = INF                           # (the exact minimum over the set)
+                    for off in banks.values():
+                        if ready[off] < low:
+                            low = ready[off]
+                    low_min[g] = low
+                    exact[g] = True
                     if low >= soon:
                         continue
-                tick = _first_tick(up, low, t, rising_only)
+                tick = up if up > low else low          # first tick > t at or after both, odd if rising_only
+                if tick <= t:
+                    tick = t + 1
+                if rising_only and not tick & 1:
+                    tick += 1
                 if tick < soon:
                     soon = tick
         return soon
@@ -115,12 +133,3 @@ class WakeTimes:
             tick += 1
         return tick
 
-
-def _first_tick(up, low, t: int, rising_only: bool):
-    """First tick > ``t`` at or after ``max(up, low)``, odd (a rising edge) if ``rising_only``."""
-    tick = up if up > low else low
-    if tick <= t:
-        tick = t + 1
-    if rising_only and not tick & 1:
-        tick += 1
-    return tick
