@@ -270,10 +270,9 @@ class ChannelController(WakeTimes):
         if self.log is not None:
             self.log.append((t, cmd, -1 - target if scope else target))
 
-    def _count(self, req: Request) -> None:
-        """Record whether ``req``'s first command finds its row open, closed or in conflict."""
+    def _count(self, req: Request, orow: int) -> None:
+        """Record whether ``req``'s first command finds its row open, closed or in conflict (open row ``orow``)."""
         req.counted = True
-        orow = self.open_row[req.bank]
         if orow == req.row:
             self.stats.row_hits += 1
         elif orow >= 0:
@@ -281,44 +280,36 @@ class ChannelController(WakeTimes):
         else:
             self.stats.row_misses += 1
 
-    def _activate(self, req: Request) -> None:
-        """``req``'s ACT issued: it waits in the active list (the caller reclassifies its bank)."""
-        ready = self.timing.ready
-        key = ready[req.col_low]
-        if ready[req.col_shared] > key:
-            key = ready[req.col_shared]
-        self.nact += 1
-        heappush(self.active, (key, self.nact, req))
-        req.active = True
-        self.nactive += 1
-        self.active_in_bank[req.bank] += 1
-        self.active_in_scope[req.scope] += 1
-
-    def _deactivate(self, req: Request) -> None:
-        """``req``'s column command issued: it leaves the active list."""
-        bank = req.bank
-        req.active = False
-        self.nactive -= 1
-        self.active_in_bank[bank] -= 1
-        self.active_in_scope[req.scope] -= 1
-        self.reads.classify(bank)
-        self.writes.classify(bank)
-
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
+        orow = self.open_row[bank]
         if not req.counted:
-            self._count(req)
-        if self.open_row[bank] < 0:
+            self._count(req, orow)
+        reads, writes = self.reads, self.writes
+        if orow < 0:
             self._issue(ACT, bank, t)
             write = req.write
-            (self.writes if write else self.reads).remove(req, classify=False)
             if write:
+                writes.remove(req, classify=False)
                 self.write_keys.pop(req.key, None)
+            else:
+                reads.remove(req, classify=False)
             self.open_row[bank] = req.row
             self.opened_at[bank] = t
-            self._activate(req)
-            self.reads.row_changed(bank)
-            self.writes.row_changed(bank)
+            ready = self.timing.ready           # it waits in the active heap for its column command
+            key, shared = ready[req.col_low], ready[req.col_shared]
+            if shared > key:
+                key = shared
+            self.nact += 1
+            heappush(self.active, (key, self.nact, req))
+            req.active = True
+            self.nactive += 1
+            self.active_in_bank[bank] += 1
+            self.active_in_scope[req.scope] += 1
+            if reads.by_bank[bank] or reads.kinds[bank]:        # (nothing to redo for a bank without requests)
+                reads.row_changed(bank)
+            if writes.by_bank[bank] or writes.kinds[bank]:
+                writes.row_changed(bank)
             self.system.space_freed(self.index, write, t)
             cmd = ACT
         else:
@@ -331,21 +322,32 @@ class ChannelController(WakeTimes):
     def _row_closed(self, bank: int, t: int) -> None:
         self.stats.bank_busy[bank] += t - self.opened_at[bank] + self.t_rp
         self.open_row[bank] = -1
-        self.reads.row_changed(bank)
-        self.writes.row_changed(bank)
+        reads, writes = self.reads, self.writes
+        if reads.by_bank[bank] or reads.kinds[bank]:
+            reads.row_changed(bank)
+        if writes.by_bank[bank] or writes.kinds[bank]:
+            writes.row_changed(bank)
 
     def _issue_column(self, req: Request, t: int) -> None:
         bank = req.bank
         if not req.counted:
-            self._count(req)
+            self._count(req, self.open_row[bank])
         write = req.write
         cmd = WR if write else RD
         if self.closed_policy and not self._row_wanted(bank, req):
             cmd = WRA if write else RDA
         self._issue(cmd, bank, t)
         stats = self.stats
-        if req.active:
-            self._deactivate(req)
+        if req.active:                          # it leaves the active heap (its entry when at the top)
+            req.active = False
+            self.nactive -= 1
+            self.active_in_bank[bank] -= 1
+            self.active_in_scope[req.scope] -= 1
+            reads, writes = self.reads, self.writes
+            if reads.by_bank[bank] or reads.kinds[bank]:        # its bank may be open to a PRE now
+                reads.classify(bank)
+            if writes.by_bank[bank] or writes.kinds[bank]:
+                writes.classify(bank)
         else:
             (self.writes if write else self.reads).remove(req)
             if write:
