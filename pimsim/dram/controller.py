@@ -160,7 +160,12 @@ class ChannelController(WakeTimes):
         if self.priority:
             self._try_refresh(t, rising)
         else:
-            queue = self._queue()
+            if not self.write_mode:             # (self._queue(), inline)
+                if self.writes.size > self.hi_mark or self.reads.size == 0:
+                    self.write_mode = True
+            elif self.writes.size < self.lo_mark and self.reads.size != 0:
+                self.write_mode = False
+            queue = self.writes if self.write_mode else self.reads
             if queue.size:
                 req = self._pick(t, queue, queue.row_kinds, False) if rising else self._pick(t, queue, queue.pre_kinds,
                                                                                             True)

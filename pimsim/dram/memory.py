@@ -91,31 +91,42 @@ class MemorySystem:
         due = self._due.get(tick)
         if due is None:
             due = self._due[tick] = []
-            if self.env is None:
-                self._order += 1
-                heappush(self._queue, (self.clock.ps(tick), 1, self._order, tick))
-            else:
-                ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
-                ev.tick = tick
+            self._schedule_wake(tick)
         due.append((ch, gen))
+
+    def _schedule_wake(self, tick: int) -> None:
+        """An event at ``tick`` that runs the channels then due."""
+        if self.env is None:
+            self._order += 1
+            heappush(self._queue, (self.clock.ps(tick), 1, self._order, tick))
+        else:
+            ev = Wakeup(self.env, self.clock.ps(tick) - self.env.now, self._on_wake)
+            ev.tick = tick
 
     def _on_wake(self, ev) -> None:
         self._run_due(ev.tick)
 
     def _run_due(self, tick: int) -> None:
         """Run the channels due at ``tick``."""
-        wake_at, gens, ctrls = self._wake_at, self._gen, self.controllers
-        for ch, gen in self._due.pop(tick):
+        wake_at, gens, ctrls, due = self._wake_at, self._gen, self.controllers, self._due
+        for ch, gen in due.pop(tick):
             if gen != gens[ch]:
                 continue
-            wake_at[ch] = INF
             ctrl = ctrls[ch]
             if tick - self._progress > self._stall_ticks and not ctrl.idle():
                 raise SimulationError(f"channel {ch} made no progress for {tick - self._progress} ticks "
                                       f"with requests queued (a request that can never be served)")
             nxt = ctrl.tick(tick)
-            if nxt < INF:
-                self._wake(ch, nxt)
+            if nxt < INF:                   # self._wake(ch, nxt), inline: the channel is not due before
+                wake_at[ch] = nxt
+                gen = gens[ch] = gen + 1
+                later = due.get(nxt)
+                if later is None:
+                    later = due[nxt] = []
+                    self._schedule_wake(nxt)
+                later.append((ch, gen))
+            else:
+                wake_at[ch] = INF
             if self._resume:
                 self._resume = False
                 self._inject(tick + 1, direct=True)
