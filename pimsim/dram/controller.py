@@ -63,7 +63,7 @@ class ChannelController(WakeTimes):
         self.nact = 0                             # activations so far
         #: earliest tick at which some active request's column command is legal, as of the last
         #: next-wake computation (still exact at the next tick: only this controller's commands
-        #: raise ready times or change the active list)
+        #: raise ready times or change the active heap)
         self.active_ready = INF
         self.active_in_bank = [0] * nb
         self.active_in_scope = [0] * tables.nscopes

@@ -48,6 +48,7 @@ class WakeTimes:
         Uses min_b max(U, L_b) = max(U, min_b L_b): per group, the shared part U
         once and the smallest per-bank part L over the banks of a candidate set
         (cached in the set, and recomputed only if it could beat the best so far).
+        Activated requests: the top of their heap, once its key is brought up to date.
         """
         soon = self.next_refresh
         ready = self.timing.ready
