@@ -29,20 +29,22 @@ from heapq import heappush
 
 from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
+from pimsim.dram.refresh import Refresh
 from pimsim.dram.stats import ChannelStats
 from pimsim.dram.timing import ChannelTiming, TimingTables, raise_windowed
 from pimsim.dram.wakeups import WakeTimes
 
-ACT, PRE, PREA, RD, WR, RDA, WRA, REF = (CMD[c] for c in ("ACT", "PRE", "PREA", "RD", "WR", "RDA", "WRA", "REF"))
+ACT, PRE, RD, WR, RDA, WRA = (CMD[c] for c in ("ACT", "PRE", "RD", "WR", "RDA", "WRA"))
 INF = float("inf")
 
 
-class ChannelController(WakeTimes):
+class ChannelController(WakeTimes, Refresh):
     """Schedules the requests of one channel onto its DRAM banks."""
 
     # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
     __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "nactive", "nact", "active_ready",
-                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "_scope_plans", "priority",
+                 "active_in_bank", "active_in_scope", "reads", "writes", "_exact_flags", "_plans", "_scope_plans", "_later",
+                 "pending", "priority",
                  "write_mode", "hi_mark", "lo_mark", "write_keys", "closed_policy", "refi", "next_refresh", "dual",
                  "hbm3", "t_rp", "pair", "seq", "stats", "log", "done_log")
 
@@ -75,11 +77,17 @@ class ChannelController(WakeTimes):
         self._exact_flags: dict[int, list] = {}
         for cands in self.reads.all_kinds + self.writes.all_kinds:
             self._exact_flags.setdefault(tables.entry[cands.cmd], []).append(cands.exact)
-        #: [cmd][bank] (and [cmd][scope] for PREA/REF) -> (plain, windowed, stale), filled on first use:
-        #: the timing updates of issuing it, and the (exactness flags, scope) pairs of the minima it may
-        #: make inexact
+        #: [cmd][bank] (and [cmd][scope] for PREA/REF) -> (plain, windowed, stale, slot), filled on first
+        #: use: the timing updates of issuing it, the (exactness flags, scope) pairs of the minima it may
+        #: make inexact, and the index in ``_later`` of its deferred updates
         self._plans = [[None] * nb for _ in CMD]
         self._scope_plans = [[None] * tables.nscopes for _ in CMD]
+        #: Updates of entries that only PREA and REF read are deferred: an issue records its tick in
+        #: ``pending`` (slot -> latest tick), and they are applied before a refresh reads the ready list.
+        #: Updates only raise entries to max(entry, t + lat), so applying them late, in any order and for
+        #: the latest tick of each slot only, gives the same entries.
+        self._later: list[tuple] = []
+        self.pending: dict[int, int] = {}
         self.priority: list[int] = []             # scopes waiting for REF
         self.write_mode = False
         self.hi_mark = ctrl_cfg.write_high_watermark * ctrl_cfg.write_queue
@@ -138,12 +146,6 @@ class ChannelController(WakeTimes):
     def tick(self, t: int) -> float:
         """Issue what may issue at tick ``t``; return the next tick worth waking for."""
         return self._tick_dual(t) if self.dual else self._tick_single(t)
-
-    def _refresh_due(self, t: int) -> None:
-        while t >= self.next_refresh:
-            self.priority.extend(range(self.tables.nscopes))
-            self.stats.refresh_requested += self.tables.nscopes
-            self.next_refresh += self.refi
 
     def _tick_dual(self, t: int) -> float:
         if t >= self.next_refresh:
@@ -254,14 +256,18 @@ class ChannelController(WakeTimes):
 
     # -- issuing ------------------------------------------------------------
     def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
-        plain, windowed, touched = self.tables.updates(cmd, target, scope)
+        _, windowed, touched = self.tables.updates(cmd, target, scope)
         stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
-        plan = (self._scope_plans if scope else self._plans)[cmd][target] = (plain, windowed, stale)
+        plain, later = self.tables.split_updates(cmd, target, scope)
+        self._later.append(later)
+        plan = (self._scope_plans if scope else self._plans)[cmd][target] = (plain, windowed, stale,
+                                                                             len(self._later) - 1)
         return plan
 
     def _issue(self, cmd: int, target: int, t: int, scope: bool = False) -> None:
-        plain, windowed, stale = ((self._scope_plans if scope else self._plans)[cmd][target]
-                                  or self._plan(cmd, target, scope))
+        plain, windowed, stale, slot = ((self._scope_plans if scope else self._plans)[cmd][target]
+                                        or self._plan(cmd, target, scope))
+        self.pending[slot] = t
         ready = self.timing.ready
         for off, lat in plain:            # timing.raise_ready, inlined (one call less per command)
             v = t + lat
@@ -378,27 +384,3 @@ class ChannelController(WakeTimes):
         row = self.open_row[bank]
         return (self.reads.has_hit(bank, row, served) or self.writes.has_hit(bank, row, served)
                 or any(r.active and r is not served and r.bank == bank and r.row == row for _, _, r in self.active))
-
-    def _try_refresh(self, t: int, rising: bool) -> None:
-        """Serve the head of the refresh queue: close the scope's banks, then REF."""
-        scope = self.priority[0]
-        per = self.tables.banks_per_scope
-        banks = range(scope * per, scope * per + per)
-        if any(self.open_row[b] >= 0 for b in banks):
-            if self.active_in_scope[scope] or self.timing.earliest_scope(PREA, scope) > t:
-                return
-            if not rising and not self._falling_pre_ok(PREA, scope, -1, t):
-                return
-            self._issue(PREA, scope, t, scope=True)
-            for b in banks:
-                if self.open_row[b] >= 0:
-                    self._row_closed(b, t)
-            cmd = PREA
-        else:
-            if not rising or self.timing.earliest_scope(REF, scope) > t:
-                return
-            self._issue(REF, scope, t, scope=True)
-            self.priority.pop(0)
-            cmd = REF
-        if self.hbm3 and rising:
-            self.pair = (cmd, scope, -1, t + 1)

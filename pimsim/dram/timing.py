@@ -65,6 +65,8 @@ class TimingTables:
         self.bank_base = sum(len(self.shared[c]) for c in range(NCMD) if self.entry[c] == c)
         self.size = self.bank_base + self.nbanks * NCMD
         self._updates: dict = {}
+        self._split: dict = {}
+        self._scope_only: list | None = None
         self.read_latency = spec.ticks(fam.read_latency)
         self.write_latency = spec.ticks(fam.write_latency)
         self.bank_path = [self._path(b) for b in range(self.nbanks)]
@@ -181,6 +183,26 @@ class TimingTables:
             touched = tuple(sorted({(c, b // self.banks_per_group[c]) for b, c in bank_entries}))
             found = self._updates[key] = (plain, windowed, touched)
         return found
+
+    def split_updates(self, cmd: int, target: int, scope: bool = False) -> tuple:
+        """The plain updates of :meth:`updates` as (others, scope_only): those of entries that only the
+        scope commands PREA and REF read (which a controller may apply late), and the rest."""
+        key = (cmd, target, scope)
+        found = self._split.get(key)
+        if found is None:
+            if self._scope_only is None:
+                self._scope_only = [all(c in SCOPE_COMMANDS for c in range(NCMD) if self.entry[c] == e)
+                                    for e in range(NCMD)]
+            plain = self.updates(cmd, target, scope)[0]
+            later = tuple(u for u in plain if self._scope_only[self._entry_at(u[0])])
+            found = self._split[key] = (tuple(u for u in plain if u not in later), later)
+        return found
+
+    def _entry_at(self, off: int) -> int:
+        """The entry command of ready-list offset ``off``."""
+        if off >= self.bank_base:
+            return (off - self.bank_base) % NCMD
+        return next(c for c in range(NCMD) if self.entry[c] == c and off in self.shared[c])
 
     def _build_updates(self, cmd, target, scope):
         if scope:

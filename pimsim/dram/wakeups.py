@@ -119,6 +119,8 @@ class WakeTimes:
         return soon
 
     def _refresh_wake(self, t: int) -> float:
+        if self.pending:                    # the deferred updates of PREA/REF entries
+            self._apply_later()
         scope = self.priority[0]
         per = self.tables.banks_per_scope
         if any(self.open_row[b] >= 0 for b in range(scope * per, scope * per + per)):
