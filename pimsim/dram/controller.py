@@ -228,9 +228,9 @@ class ChannelController(WakeTimes, Refresh):
         for cands in kinds:
             if not cands.count:
                 continue
-            shared, first, low_min = cands.shared, cands.first, cands.low_min
-            for g, banks in enumerate(cands.members):
-                if not banks or ready[shared[g]] > t or low_min[g] > t:    # (a lower bound suffices)
+            first, low_min = cands.first, cands.low_min
+            for g, shared, banks in cands.groups:
+                if not banks or ready[shared] > t or low_min[g] > t:    # (a lower bound suffices)
                     continue
                 for bank, off in banks.items():
                     if ready[off] > t:

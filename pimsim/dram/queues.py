@@ -23,6 +23,8 @@ and recomputes the minimum only when the set could decide the next wake-up.
 
 from __future__ import annotations
 
+from pimsim.dram.family import CMD
+
 INF = float("inf")
 
 
@@ -56,12 +58,13 @@ class Candidates:
     ``members[g]``: dict bank -> ready-list offset of (cmd, bank) for the banks of group g
     (``count`` of them in all); ``low_min[g]``: a lower bound on the smallest ready time
     among ``members[g]``, exact while ``exact[g]``; ``shared[g]``: offset of the group's own
-    entry for ``cmd``; ``first``: bank -> the request the command serves (None: the bank's
-    oldest request).
+    entry for ``cmd``; ``groups``: the (g, shared[g], members[g]) triples, for the scans;
+    ``first``: bank -> the request the command serves (None: the bank's oldest request);
+    ``rising_only``: HBM3, where ``cmd`` may issue on rising clock edges (odd ticks) only.
     """
 
     __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "per_group", "offsets", "ready",
-                 "first")
+                 "first", "groups", "rising_only")
 
     def __init__(self, cmd: int, tables, ready: list, first=None):
         self.cmd = cmd
@@ -75,6 +78,8 @@ class Candidates:
         self.offsets = tables.low[cmd]
         self.ready = ready
         self.first = first
+        self.groups = tuple((g, self.shared[g], self.members[g]) for g in range(ngroups))
+        self.rising_only = tables.spec.family.clock_edges == "hbm3" and cmd != CMD["PRE"]
 
     def add(self, bank: int) -> None:
         group = bank // self.per_group

@@ -92,12 +92,11 @@ class WakeTimes:
         for cands in queue.all_kinds:
             if not cands.count:
                 continue
-            shared, low_min, exact = cands.shared, cands.low_min, cands.exact
-            rising_only = hbm3 and cands.cmd != PRE
-            for g, banks in enumerate(cands.members):
+            low_min, exact, rising_only = cands.low_min, cands.exact, cands.rising_only
+            for g, shared, banks in cands.groups:
                 if not banks:
                     continue
-                up, low = ready[shared[g]], low_min[g]
+                up, low = ready[shared], low_min[g]
                 if up >= soon or low >= soon:           # the tick is at least max(up, low)
                     continue
                 if not exact[g]:                        # the bound may decide: make it exact
