@@ -31,11 +31,12 @@ from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
 from pimsim.dram.refresh import Refresh
 from pimsim.dram.stats import ChannelStats
-from pimsim.dram.timing import ChannelTiming, TimingTables, raise_windowed
+from pimsim.dram.timing import ChannelTiming, TimingTables
 from pimsim.dram.wakeups import WakeTimes
 
 ACT, PRE, RD, WR, RDA, WRA = (CMD[c] for c in ("ACT", "PRE", "RD", "WR", "RDA", "WRA"))
 INF = float("inf")
+NO_SEQ = 1 << 62        # above every request number (an int: no int-float comparisons in the scans)
 
 
 class ChannelController(WakeTimes, Refresh):
@@ -224,7 +225,7 @@ class ChannelController(WakeTimes, Refresh):
         """Oldest request of ``queue`` whose next command (of the candidate sets ``kinds``) is legal now
         (``falling``: on an HBM3 falling edge, where only PRE may issue)."""
         ready, by_bank, per_scope = self.timing.ready, queue.by_bank, self.tables.banks_per_scope
-        best, best_seq = None, INF
+        best, best_seq = None, NO_SEQ
         for cands in kinds:
             if not cands.count:
                 continue
@@ -257,6 +258,8 @@ class ChannelController(WakeTimes, Refresh):
     # -- issuing ------------------------------------------------------------
     def _plan(self, cmd: int, target: int, scope: bool) -> tuple:
         _, windowed, touched = self.tables.updates(cmd, target, scope)
+        history = self.timing.history           # each window's list of issue times, resolved once
+        windowed = tuple((history.setdefault(key, []), window, fol) for key, window, fol in windowed)
         stale = tuple((flags, sc) for entry, sc in touched for flags in self._exact_flags.get(entry, ()))
         plain, later = self.tables.split_updates(cmd, target, scope)
         self._later.append(later)
@@ -273,8 +276,17 @@ class ChannelController(WakeTimes, Refresh):
             v = t + lat
             if ready[off] < v:
                 ready[off] = v
-        if windowed:
-            raise_windowed(ready, self.timing.history, t, windowed)
+        if windowed:                      # timing.raise_windowed, inline, on the window's own list
+            for hist, window, follows in windowed:
+                if len(hist) == window:
+                    hist.pop()
+                hist.insert(0, t)
+                if len(hist) == window:
+                    oldest = hist[-1]
+                    for off, lat in follows:
+                        v = oldest + lat
+                        if ready[off] < v:
+                            ready[off] = v
         for flags, sc in stale:
             flags[sc] = False
         self.stats.commands[cmd] += 1

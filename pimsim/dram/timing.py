@@ -185,8 +185,17 @@ class TimingTables:
         return found
 
     def split_updates(self, cmd: int, target: int, scope: bool = False) -> tuple:
-        """The plain updates of :meth:`updates` as (others, scope_only): those of entries that only the
-        scope commands PREA and REF read (which a controller may apply late), and the rest."""
+        """The plain updates of :meth:`updates` for the channel controller, as (others, scope_only):
+        those of entries that only the scope commands PREA and REF read (which the controller may
+        apply late), and the rest.
+
+        Both leave out updates that can never decide under the controller's issue discipline: at
+        most one command per command bus and tick, and on HBM3 column commands, ACT and REF on
+        rising edges (odd ticks) only. So a follower on the same bus cannot issue before the next
+        tick (the next rising edge, two ticks on, if both commands are rising-edge only), and an
+        update no later than that changes no decision (nor any wake-up tick, which are rounded
+        up the same way).
+        """
         key = (cmd, target, scope)
         found = self._split.get(key)
         if found is None:
@@ -194,9 +203,23 @@ class TimingTables:
                 self._scope_only = [all(c in SCOPE_COMMANDS for c in range(NCMD) if self.entry[c] == e)
                                     for e in range(NCMD)]
             plain = self.updates(cmd, target, scope)[0]
-            later = tuple(u for u in plain if self._scope_only[self._entry_at(u[0])])
-            found = self._split[key] = (tuple(u for u in plain if u not in later), later)
+            kept = tuple(u for u in plain if u[1] > self._gap(cmd, self._entry_at(u[0])))
+            later = tuple(u for u in kept if self._scope_only[self._entry_at(u[0])])
+            found = self._split[key] = (tuple(u for u in kept if u not in later), later)
         return found
+
+    def _gap(self, cmd: int, entry: int) -> int:
+        """Ticks after issuing ``cmd`` before any command using ``entry`` could issue anyway."""
+        fam = self.spec.family
+        gaps = []
+        for c in range(NCMD):
+            if self.entry[c] != entry:
+                continue
+            same_bus = fam.command_bus != "dual" or ((COMMANDS[c] in COLUMN_COMMANDS)
+                                                    == (COMMANDS[cmd] in COLUMN_COMMANDS))
+            rising = fam.clock_edges == "hbm3" and all(COMMANDS[x] not in ("PRE", "PREA") for x in (c, cmd))
+            gaps.append(0 if not same_bus else 2 if rising else 1)
+        return min(gaps)
 
     def _entry_at(self, off: int) -> int:
         """The entry command of ready-list offset ``off``."""
