@@ -104,7 +104,7 @@ class RequestQueue:
     """A read or write queue with per-bank candidate sets (see module docstring)."""
 
     __slots__ = ("by_bank", "nhit", "size", "capacity", "open_row", "active_in_bank",
-                 "col", "act", "pre", "kinds", "all_kinds", "col_kinds", "row_kinds", "pre_kinds", "by_bit")
+                 "col", "act", "pre", "kinds", "all_kinds", "col_kinds", "row_kinds", "pre_kinds", "moves")
 
     def __init__(self, open_row: list, active_in_bank: list, capacity: int, tables, ready: list, col_cmd: int,
                  act_cmd: int, pre_cmd: int):
@@ -120,7 +120,11 @@ class RequestQueue:
         self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
         self.all_kinds = (self.col, self.act, self.pre)
         self.col_kinds, self.row_kinds, self.pre_kinds = (self.col,), (self.act, self.pre), (self.pre,)
-        self.by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
+        by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
+        #: moves[old][new]: (the sets to leave, the sets to join) when a bank's kinds change from old to new
+        self.moves = [[(tuple(c for bit, c in by_bit if old & bit and not new & bit),
+                        tuple(c for bit, c in by_bit if new & bit and not old & bit))
+                       for new in range(8)] for old in range(8)]
         self.kinds = [0] * nbanks           # per bank: IN_COL | IN_ACT | IN_PRE bits of the sets it is in
 
     def add(self, req: Request) -> None:
@@ -169,16 +173,17 @@ class RequestQueue:
             kinds = IN_COL if hits else 0
             if hits < len(reqs) and not self.active_in_bank[bank]:
                 kinds |= IN_PRE
-        changed = kinds ^ self.kinds[bank]
-        if not changed:
+        old = self.kinds[bank]
+        if kinds == old:
             return
         self.kinds[bank] = kinds
-        for bit, cands in self.by_bit:
-            if changed & bit:
-                if kinds & bit:
-                    cands.add(bank)
-                else:
-                    cands.discard(bank)
+        leave, join = self.moves[old][kinds]
+        if leave:
+            for cands in leave:
+                cands.discard(bank)
+        if join:
+            for cands in join:
+                cands.add(bank)
 
     def first_hit(self, bank: int) -> Request:
         row = self.open_row[bank]
