@@ -132,7 +132,7 @@ class ChannelController(WakeTimes, Refresh):
             return None
         self.seq += 1
         tables = self.tables
-        scope = bank // tables.banks_per_scope
+        scope = tables.scope_of[bank]
         col = WR if write else RD
         req = Request(self.seq, write, bank, row, key, t - 1, scope, *tables.check[col][bank])
         queue.add(req)
@@ -195,13 +195,6 @@ class ChannelController(WakeTimes, Refresh):
         return self._next_wake(t)
 
     # -- candidate selection ----------------------------------------------
-    def _mode_switch_due(self) -> bool:
-        """Will the next queue pick switch between serving reads and writes (with work to do)?"""
-        w, r = self.writes.size, self.reads.size
-        if self.write_mode:
-            return w < self.lo_mark and r != 0
-        return w > 0 and (w > self.hi_mark or r == 0)
-
     def _queue(self) -> RequestQueue:
         """The queue to serve now: switch between reads and writes at the watermarks, then pick."""
         if not self.write_mode:

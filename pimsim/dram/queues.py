@@ -50,6 +50,7 @@ class Request:
 
 #: Bits of ``RequestQueue.kinds``: the candidate sets a bank is in.
 IN_COL, IN_ACT, IN_PRE = 1, 2, 4
+IN_COL_PRE = IN_COL | IN_PRE
 
 
 class Candidates:
@@ -61,10 +62,12 @@ class Candidates:
     entry for ``cmd``; ``groups``: the (g, shared[g], members[g]) triples, for the scans;
     ``first``: bank -> the request the command serves (None: the bank's oldest request);
     ``rising_only``: HBM3, where ``cmd`` may issue on rising clock edges (odd ticks) only.
+    :meth:`RequestQueue.classify` adds and removes the members: a joining bank lowers
+    ``low_min[g]`` to its ready time if below it, a leaving one makes ``low_min[g]`` inexact.
     """
 
     __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "per_group", "offsets", "ready",
-                 "first", "groups", "rising_only")
+                 "first", "groups", "rising_only", "group_of")
 
     def __init__(self, cmd: int, tables, ready: list, first=None):
         self.cmd = cmd
@@ -79,25 +82,8 @@ class Candidates:
         self.ready = ready
         self.first = first
         self.groups = tuple((g, self.shared[g], self.members[g]) for g in range(ngroups))
+        self.group_of = [bank // self.per_group for bank in range(tables.nbanks)]    # bank -> its group
         self.rising_only = tables.spec.family.clock_edges == "hbm3" and cmd != CMD["PRE"]
-
-    def add(self, bank: int) -> None:
-        group = bank // self.per_group
-        members = self.members[group]
-        off = members[bank] = self.offsets[bank]
-        self.count += 1
-        value = self.ready[off]
-        if len(members) == 1:
-            self.low_min[group] = value
-            self.exact[group] = True
-        elif value < self.low_min[group]:
-            self.low_min[group] = value
-
-    def discard(self, bank: int) -> None:
-        group = bank // self.per_group
-        del self.members[group][bank]
-        self.count -= 1
-        self.exact[group] = False
 
 
 class RequestQueue:
@@ -170,20 +156,33 @@ class RequestQueue:
             kinds = IN_ACT
         else:
             hits = self.nhit[bank]
-            kinds = IN_COL if hits else 0
             if hits < len(reqs) and not self.active_in_bank[bank]:
-                kinds |= IN_PRE
+                kinds = IN_COL_PRE if hits else IN_PRE
+            else:
+                kinds = IN_COL if hits else 0
         old = self.kinds[bank]
         if kinds == old:
             return
         self.kinds[bank] = kinds
         leave, join = self.moves[old][kinds]
         if leave:
-            for cands in leave:
-                cands.discard(bank)
+            for cands in leave:                 # the bank leaves: the group's minimum may rise
+                group = cands.group_of[bank]
+                del cands.members[group][bank]
+                cands.count -= 1
+                cands.exact[group] = False
         if join:
-            for cands in join:
-                cands.add(bank)
+            for cands in join:                  # the bank joins: the group's minimum may fall
+                group = cands.group_of[bank]
+                members = cands.members[group]
+                off = members[bank] = cands.offsets[bank]
+                cands.count += 1
+                value = cands.ready[off]
+                if len(members) == 1:
+                    cands.low_min[group] = value
+                    cands.exact[group] = True
+                elif value < cands.low_min[group]:
+                    cands.low_min[group] = value
 
     def first_hit(self, bank: int) -> Request:
         row = self.open_row[bank]

@@ -53,6 +53,7 @@ class TimingTables:
         self.scope_level = self.levels.index(fam.refresh_scope)
         self.nscopes = self.counts[self.scope_level]
         self.banks_per_scope = self.nbanks // self.nscopes
+        self.scope_of = [b // self.banks_per_scope for b in range(self.nbanks)]     # bank -> refresh scope
         self.cmd_ticks = [max(1, round(fam.command_cycles.get(c, 1) * self.tpc)) for c in COMMANDS]
         self.rules = self._compile_rules(spec)
         #: entry[c]: the command whose ready entries ``c`` uses (itself, or an identically constrained one)

@@ -28,19 +28,36 @@ class WakeTimes:
         """Earliest tick >= ``t`` at which newly queued ``req`` could change a decision."""
         if self.priority:
             return INF                     # requests wait for the refresh; its wake-ups cover them
-        if self._mode_switch_due():
-            return t                       # the write/read mode will switch: re-evaluate everything
+        w, r = self.writes.size, self.reads.size    # will the next queue pick switch between reads and
+        if self.write_mode:                         # writes (with work to do)? then re-evaluate everything
+            if w < self.lo_mark and r != 0:
+                return t
+        elif w > 0 and (w > self.hi_mark or r == 0):
+            return t
         if req.write != self.write_mode:
             return INF
         bank = req.bank
         orow = self.open_row[bank]
-        if orow == req.row:
-            return self._edge(self.timing.earliest(WR if req.write else RD, bank), t - 1, True)
-        if orow < 0:
-            return self._edge(self.timing.earliest(ACT, bank), t - 1, True)
-        if self.active_in_bank[bank]:
+        if orow == req.row:                         # its next command's ready-list entries, then the
+            shared, low = req.col_shared, req.col_low       # earliest tick (self.timing.earliest, inline)
+            rising = True
+        elif orow < 0:
+            shared, low = self.tables.check[ACT][bank]
+            rising = True
+        elif self.active_in_bank[bank]:
             return INF
-        return self._edge(self.timing.earliest(PRE, bank), t - 1, False)
+        else:
+            shared, low = self.tables.check[PRE][bank]
+            rising = False
+        ready = self.timing.ready
+        tick, low = ready[shared], ready[low]
+        if low > tick:
+            tick = low
+        if tick < t:                                # (self._edge(tick, t - 1, rising), inline)
+            tick = t
+        if rising and self.hbm3 and not tick & 1:
+            tick += 1
+        return tick
 
     def _next_wake(self, t: int) -> float:
         """The first tick after ``t`` at which some queued command could issue.
