@@ -134,7 +134,8 @@ class ChannelController(WakeTimes, Refresh):
         tables = self.tables
         scope = tables.scope_of[bank]
         col = WR if write else RD
-        req = Request(self.seq, write, bank, row, key, t - 1, scope, *tables.check[col][bank])
+        shared, low = tables.check[col][bank]
+        req = Request(self.seq, write, bank, row, key, t - 1, scope, shared, low)
         queue.add(req)
         if write:
             self.write_keys[key] = 1
@@ -154,7 +155,8 @@ class ChannelController(WakeTimes, Refresh):
         rising = not self.hbm3 or t & 1
         if rising:
             req = self._pick_active(t) if self.active_ready <= t else None
-            if req is None and not self.priority:
+            # (without row hits queued, the mode check of self._queue() is left to the row pick below)
+            if req is None and not self.priority and (self.reads.col.count or self.writes.col.count):
                 queue = self._queue()
                 if queue.col.count:
                     req = self._pick(t, queue, queue.col_kinds, False)
@@ -217,12 +219,12 @@ class ChannelController(WakeTimes, Refresh):
     def _pick(self, t: int, queue: RequestQueue, kinds: tuple, falling: bool):
         """Oldest request of ``queue`` whose next command (of the candidate sets ``kinds``) is legal now
         (``falling``: on an HBM3 falling edge, where only PRE may issue)."""
-        ready, by_bank, per_scope = self.timing.ready, queue.by_bank, self.tables.banks_per_scope
+        ready, by_bank, open_row = self.timing.ready, queue.by_bank, queue.open_row
         best, best_seq = None, NO_SEQ
         for cands in kinds:
             if not cands.count:
                 continue
-            first, low_min = cands.first, cands.low_min
+            first, hit, low_min = cands.first, cands.hit, cands.low_min
             for g, shared, banks in cands.groups:
                 if not banks or ready[shared] > t or low_min[g] > t:    # (a lower bound suffices)
                     continue
@@ -232,9 +234,12 @@ class ChannelController(WakeTimes, Refresh):
                     head = by_bank[bank][0]
                     if head.seq >= best_seq:
                         continue
-                    if falling and not self._falling_pre_ok(PRE, bank // per_scope, bank, t):
+                    if falling and self.pair[3] == t and not self._falling_pre_ok(PRE, self.tables.scope_of[bank],
+                                                                                  bank, t):
                         continue
-                    req = first(bank) if first else head
+                    # the request served: the bank's oldest, or the oldest (not) hitting its row if the
+                    # head does not (does)
+                    req = head if first is None or (head.row == open_row[bank]) is hit else first(bank)
                     if req.seq < best_seq:
                         best, best_seq = req, req.seq
         return best
@@ -299,8 +304,12 @@ class ChannelController(WakeTimes, Refresh):
     def _issue_row(self, req: Request, t: int, rising: bool) -> None:
         bank = req.bank
         orow = self.open_row[bank]
-        if not req.counted:
-            self._count(req, orow)
+        if not req.counted:                     # (self._count(req, orow), inline)
+            req.counted = True
+            if orow >= 0:                       # (a row command: the row is not hit)
+                self.stats.row_conflicts += 1
+            else:
+                self.stats.row_misses += 1
         reads, writes = self.reads, self.writes
         if orow < 0:
             self._issue(ACT, bank, t)

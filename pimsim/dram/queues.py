@@ -60,16 +60,17 @@ class Candidates:
     (``count`` of them in all); ``low_min[g]``: a lower bound on the smallest ready time
     among ``members[g]``, exact while ``exact[g]``; ``shared[g]``: offset of the group's own
     entry for ``cmd``; ``groups``: the (g, shared[g], members[g]) triples, for the scans;
-    ``first``: bank -> the request the command serves (None: the bank's oldest request);
+    ``first``: bank -> the request the command serves (None: the bank's oldest request): the
+    oldest one hitting the bank's open row if ``hit`` is True, missing it if False;
     ``rising_only``: HBM3, where ``cmd`` may issue on rising clock edges (odd ticks) only.
     :meth:`RequestQueue.classify` adds and removes the members: a joining bank lowers
     ``low_min[g]`` to its ready time if below it, a leaving one makes ``low_min[g]`` inexact.
     """
 
     __slots__ = ("cmd", "members", "count", "low_min", "exact", "shared", "per_group", "offsets", "ready",
-                 "first", "groups", "rising_only", "group_of")
+                 "first", "hit", "groups", "rising_only", "group_of")
 
-    def __init__(self, cmd: int, tables, ready: list, first=None):
+    def __init__(self, cmd: int, tables, ready: list, first=None, hit=None):
         self.cmd = cmd
         self.shared = tables.shared[cmd]
         self.per_group = tables.banks_per_group[cmd]
@@ -81,6 +82,7 @@ class Candidates:
         self.offsets = tables.low[cmd]
         self.ready = ready
         self.first = first
+        self.hit = hit
         self.groups = tuple((g, self.shared[g], self.members[g]) for g in range(ngroups))
         self.group_of = [bank // self.per_group for bank in range(tables.nbanks)]    # bank -> its group
         self.rising_only = tables.spec.family.clock_edges == "hbm3" and cmd != CMD["PRE"]
@@ -101,9 +103,9 @@ class RequestQueue:
         self.nhit = [0] * nbanks
         self.size = 0
         self.capacity = capacity
-        self.col = Candidates(col_cmd, tables, ready, self.first_hit)
+        self.col = Candidates(col_cmd, tables, ready, self.first_hit, True)
         self.act = Candidates(act_cmd, tables, ready)
-        self.pre = Candidates(pre_cmd, tables, ready, self.first_miss)
+        self.pre = Candidates(pre_cmd, tables, ready, self.first_miss, False)
         self.all_kinds = (self.col, self.act, self.pre)
         self.col_kinds, self.row_kinds, self.pre_kinds = (self.col,), (self.act, self.pre), (self.pre,)
         by_bit = ((IN_COL, self.col), (IN_ACT, self.act), (IN_PRE, self.pre))
