@@ -67,8 +67,8 @@ class MemorySystem:
             for c in self.controllers:
                 c.log, c.done_log = [], []
         self._wake_at = [INF] * channels     # per channel: the tick it is due to run next
-        self._gen = [0] * channels           # per channel: number of its wake-ups scheduled so far
-        self._due: dict[int, list] = {}      # tick -> [(channel, generation), ...] in scheduling order
+        #: tick -> the channels due then, in scheduling order; a channel is listed once, at its _wake_at
+        self._due: dict[int, list] = {}
         self._blocked = None
         self._resume = False
         self._progress = 0
@@ -81,18 +81,22 @@ class MemorySystem:
         """Run channel ``ch`` at ``tick`` (if that is earlier than it is due already).
 
         All channels due at one tick share one SimPy event; they run in the order
-        their wake-ups were scheduled. Moving a wake-up earlier leaves the old
-        entry behind, recognised as stale by its generation number.
+        their wake-ups were scheduled. Moving a wake-up earlier takes the channel
+        off the later tick's list (whose event then runs the others, or none).
+        The later tick has not run yet: a wake-up moves only before the channel's
+        next tick, and never to a tick before the current one.
         """
-        if tick >= self._wake_at[ch]:
+        old = self._wake_at[ch]
+        if tick >= old:
             return
+        if old < INF:
+            self._due[old].remove(ch)
         self._wake_at[ch] = tick
-        gen = self._gen[ch] = self._gen[ch] + 1
         due = self._due.get(tick)
         if due is None:
             due = self._due[tick] = []
             self._schedule_wake(tick)
-        due.append((ch, gen))
+        due.append(ch)
 
     def _schedule_wake(self, tick: int) -> None:
         """An event at ``tick`` that runs the channels then due."""
@@ -108,23 +112,21 @@ class MemorySystem:
 
     def _run_due(self, tick: int) -> None:
         """Run the channels due at ``tick``."""
-        wake_at, gens, ctrls, due = self._wake_at, self._gen, self.controllers, self._due
-        for ch, gen in due.pop(tick):
-            if gen != gens[ch]:
-                continue
+        wake_at, ctrls, due = self._wake_at, self.controllers, self._due
+        stalled = tick - self._stall_ticks      # no progress since before this tick: a stall
+        for ch in due.pop(tick):
             ctrl = ctrls[ch]
-            if tick - self._progress > self._stall_ticks and not ctrl.idle():
+            if self._progress < stalled and not ctrl.idle():
                 raise SimulationError(f"channel {ch} made no progress for {tick - self._progress} ticks "
                                       f"with requests queued (a request that can never be served)")
             nxt = ctrl.tick(tick)
             if nxt < INF:                   # self._wake(ch, nxt), inline: the channel is not due before
                 wake_at[ch] = nxt
-                gen = gens[ch] = gen + 1
                 later = due.get(nxt)
                 if later is None:
                     later = due[nxt] = []
                     self._schedule_wake(nxt)
-                later.append((ch, gen))
+                later.append(ch)
             else:
                 wake_at[ch] = INF
             if self._resume:
@@ -133,7 +135,7 @@ class MemorySystem:
 
     # -- notices from controllers ---------------------------------------
     def space_freed(self, ch: int, write: bool, tick: int) -> None:
-        if self._blocked == (ch, write):
+        if self._blocked is not None and self._blocked == (ch, write):
             self._blocked = None
             self._resume = True            # served right after this controller's tick
 
