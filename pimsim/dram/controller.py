@@ -40,7 +40,12 @@ NO_SEQ = 1 << 62        # above every request number (an int: no int-float compa
 
 
 class ChannelController(WakeTimes, Refresh):
-    """Schedules the requests of one channel onto its DRAM banks."""
+    """Schedules the requests of one channel onto its DRAM banks.
+
+    Its ready list (``timing.ready``) is a working copy for its own checks: updates that cannot
+    change its decisions are left out and those only refresh reads come late
+    (:meth:`TimingTables.split_updates`), so other code should not read it as the timing state.
+    """
 
     # Slots keep attribute access fast: CPython stops sharing instance-dict keys past 30 attributes.
     __slots__ = ("tables", "index", "system", "timing", "open_row", "opened_at", "active", "nactive", "nact", "active_ready",
