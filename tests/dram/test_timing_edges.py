@@ -179,7 +179,7 @@ def _random_requests(spec, n, seed, writes=0.3, banks=12, rows=6):
     return reqs
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device", DEVICES + ["ddr4-3200", "lpddr5-6400", "gddr6-aim"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_traffic_never_violates_a_rule(device, seed):
     spec = load_dram(device, sets=["controller.refresh=all-bank", "timing_cycles.tREFI=1500"])
