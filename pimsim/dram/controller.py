@@ -31,7 +31,7 @@ from pimsim.dram.family import CMD
 from pimsim.dram.queues import Request, RequestQueue
 from pimsim.dram.refresh import Refresh
 from pimsim.dram.stats import ChannelStats
-from pimsim.dram.timing import ChannelTiming, TimingTables
+from pimsim.dram.timing import ChannelTiming, TimingTables, raise_window
 from pimsim.dram.wakeups import WakeTimes
 
 ACT, PRE, RD, WR, RDA, WRA = (CMD[c] for c in ("ACT", "PRE", "RD", "WR", "RDA", "WRA"))
@@ -170,12 +170,7 @@ class ChannelController(WakeTimes, Refresh):
         if self.priority:
             self._try_refresh(t, rising)
         else:
-            if not self.write_mode:             # (self._queue(), inline)
-                if self.writes.size > self.hi_mark or self.reads.size == 0:
-                    self.write_mode = True
-            elif self.writes.size < self.lo_mark and self.reads.size != 0:
-                self.write_mode = False
-            queue = self.writes if self.write_mode else self.reads
+            queue = self._queue()
             if queue.size:
                 req = self._pick(t, queue, queue.row_kinds, False) if rising else self._pick(t, queue, queue.pre_kinds,
                                                                                             True)
@@ -279,17 +274,8 @@ class ChannelController(WakeTimes, Refresh):
             v = t + lat
             if ready[off] < v:
                 ready[off] = v
-        if windowed:                      # timing.raise_windowed, inline, on the window's own list
-            for hist, window, follows in windowed:
-                if len(hist) == window:
-                    hist.pop()
-                hist.insert(0, t)
-                if len(hist) == window:
-                    oldest = hist[-1]
-                    for off, lat in follows:
-                        v = oldest + lat
-                        if ready[off] < v:
-                            ready[off] = v
+        for hist, window, follows in windowed:      # each window's issue times, resolved in the plan
+            raise_window(ready, hist, window, t, follows)
         for flags, sc in stale:
             flags[sc] = False
         self.stats.commands[cmd] += 1

@@ -292,15 +292,21 @@ def raise_ready(ready: list, history: dict, t: int, plain, windowed) -> None:
 def raise_windowed(ready: list, history: dict, t: int, windowed) -> None:
     """The rolling-window part of :func:`raise_ready`."""
     for key, window, follows in windowed:
-        hist = history.setdefault(key, [])
-        hist.insert(0, t)
-        del hist[window:]
-        if len(hist) == window:
-            oldest = hist[-1]
-            for off, lat in follows:
-                v = oldest + lat
-                if ready[off] < v:
-                    ready[off] = v
+        raise_window(ready, history.setdefault(key, []), window, t, follows)
+
+
+def raise_window(ready: list, hist: list, window: int, t: int, follows) -> None:
+    """One rolling window: record issue tick ``t`` in ``hist`` (newest first, at most ``window``
+    kept); once ``window`` are known, each follower ``(off, lat)`` waits ``lat`` after the oldest."""
+    if len(hist) == window:
+        hist.pop()
+    hist.insert(0, t)
+    if len(hist) == window:
+        oldest = hist[-1]
+        for off, lat in follows:
+            v = oldest + lat
+            if ready[off] < v:
+                ready[off] = v
 
 
 class ChannelTiming:

@@ -28,12 +28,8 @@ class WakeTimes:
         """Earliest tick >= ``t`` at which newly queued ``req`` could change a decision."""
         if self.priority:
             return INF                     # requests wait for the refresh; its wake-ups cover them
-        w, r = self.writes.size, self.reads.size    # will the next queue pick switch between reads and
-        if self.write_mode:                         # writes (with work to do)? then re-evaluate everything
-            if w < self.lo_mark and r != 0:
-                return t
-        elif w > 0 and (w > self.hi_mark or r == 0):
-            return t
+        if self._mode_switch_due():
+            return t                       # the write/read mode will switch: re-evaluate everything
         if req.write != self.write_mode:
             return INF
         bank = req.bank
@@ -58,6 +54,13 @@ class WakeTimes:
         if rising and self.hbm3 and not tick & 1:
             tick += 1
         return tick
+
+    def _mode_switch_due(self) -> bool:
+        """Will the next queue pick switch between serving reads and writes (with work to do)?"""
+        w, r = self.writes.size, self.reads.size
+        if self.write_mode:
+            return w < self.lo_mark and r != 0
+        return w > 0 and (w > self.hi_mark or r == 0)
 
     def _next_wake(self, t: int) -> float:
         """The first tick after ``t`` at which some queued command could issue.
@@ -93,17 +96,11 @@ class WakeTimes:
                 soon = tick
         if self.priority:
             return min(soon, self._refresh_wake(t))
-        # A tick that served only active requests (single bus) or only a REF did not run the
-        # queue pick that switches modes; it runs at the next tick (self._mode_switch_due, inline).
-        w, r = self.writes.size, self.reads.size
-        if self.write_mode:
-            if w < self.lo_mark and r:
-                return min(soon, t + 1)
-            queue = self.writes
-        else:
-            if w and (w > self.hi_mark or not r):
-                return min(soon, t + 1)
-            queue = self.reads
+        if self._mode_switch_due():
+            # A tick that served only active requests (single bus) or only a REF did not run the
+            # queue pick that switches modes; it runs at the next tick.
+            return min(soon, t + 1)
+        queue = self.writes if self.write_mode else self.reads
         if not queue.size:
             return soon
         for cands in queue.all_kinds:
